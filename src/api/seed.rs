@@ -1,0 +1,215 @@
+//! The 2021 seed system's endpoints, unchanged for its clients: same paths, field names,
+//! `yyyymmdd` dates and status codes. Both go through `BookingService` like everything else.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State as AxumState};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::json;
+use super::problem::{ApiError, with_retry_after};
+use super::v1::Fields;
+use crate::app::AppState;
+use crate::booking::BookingRequest;
+use crate::domain::{Address, CentreCode, Person, PersonId, PersonName, Phone, parse_compact_date};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/stations/{name}", get(stations))
+        .route("/booking", post(booking))
+}
+
+/// One day at one centre, in the seed's shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StationDay {
+    #[schema(example = "PWTC")]
+    location: String,
+    /// `yyyymmdd`.
+    #[schema(example = "20210516")]
+    date: String,
+    /// Places left that day, summed over its time windows.
+    #[schema(example = 1000)]
+    availability: u32,
+}
+
+/// The seed's booking body. Unknown fields are ignored, as the seed did.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SeedBooking {
+    /// MyKad number (or passport number).
+    #[schema(example = "900127015527")]
+    mysejahtera_id: String,
+    #[schema(example = "Fadhil")]
+    first_name: String,
+    #[schema(example = "Yaacob")]
+    last_name: String,
+    #[schema(example = "Kuala Lumpur")]
+    address: String,
+    /// Centre code.
+    #[schema(example = "PWTC")]
+    location: String,
+    #[schema(example = "0123456789")]
+    phone_number: String,
+    /// `yyyymmdd`.
+    #[schema(example = "20210516")]
+    date: String,
+}
+
+/// The seed's success answer: the booking echoed, plus the reference it now has.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedBooked {
+    #[serde(flatten)]
+    booking: SeedBooking,
+    /// Added by jkjav (extra fields do not disturb the seed's clients): needed to check or cancel.
+    #[schema(example = "7KQ4M-PX2RD")]
+    reference: String,
+}
+
+/// The seed's error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeedFailure {
+    #[schema(example = "Failed")]
+    status: &'static str,
+    message: String,
+}
+
+/// Renders an error the way the seed did: 400 `{"status":"Failed"}` for anything the client
+/// can fix or must accept, 404 for an unknown station, 503 (with Retry-After) when the store is down.
+fn failure(error: ApiError) -> Response {
+    let status = match error.status() {
+        s if s.is_server_error() => StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    if status.is_server_error() {
+        tracing::warn!(cause = %error.log_cause(), "seed request failed");
+    }
+    let message = match &error {
+        ApiError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_problem().detail,
+    };
+    with_retry_after(
+        (
+            status,
+            Json(SeedFailure {
+                status: "Failed",
+                message,
+            }),
+        )
+            .into_response(),
+    )
+}
+
+/// A centre's days in date order with places left (the seed ignored the name; this does not).
+#[utoipa::path(get, path = "/stations/{name}", tag = "seed",
+    params(("name" = String, Path, description = "Centre code, e.g. PWTC")),
+    responses(
+        (status = 200, body = [StationDay], headers(("Cache-Control" = String, description = "public, max-age=1"))),
+        (status = 404, body = SeedFailure),
+        (status = 503, body = SeedFailure),
+    ))]
+pub async fn stations(AxumState(state): AxumState<AppState>, Path(name): Path<String>) -> Response {
+    let catalogue = state.service.catalogue();
+    let Some(code) = CentreCode::parse(&name)
+        .ok()
+        .filter(|c| catalogue.centre(c).is_some())
+    else {
+        return failure(ApiError::NotFound(format!("unknown location {name:?}")));
+    };
+    let availability = match state.service.availability().await {
+        Ok(availability) => availability,
+        Err(error) => return failure(error.into()),
+    };
+    let mut days: Vec<StationDay> = Vec::new();
+    for (slot, _) in catalogue.slots_of(&code) {
+        let date = slot.date.format("%Y%m%d").to_string();
+        let remaining = availability.remaining(slot);
+        match days.last_mut() {
+            Some(day) if day.date == date => day.availability += remaining,
+            _ => days.push(StationDay {
+                location: code.to_string(),
+                date,
+                availability: remaining,
+            }),
+        }
+    }
+    let mut response = Json(days).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=1"),
+    );
+    response
+}
+
+/// Books with the seed's payload. The window is the first one that day with places left.
+#[utoipa::path(post, path = "/booking", tag = "seed", request_body = SeedBooking,
+    responses(
+        (status = 200, description = "Booked and stored", body = SeedBooked),
+        (status = 400, description = "Invalid, sold out, already booked, unknown location or date", body = SeedFailure),
+        (status = 503, description = "Store unavailable; retry after `Retry-After`", body = SeedFailure),
+    ))]
+pub async fn booking(AxumState(state): AxumState<AppState>, body: Bytes) -> Response {
+    // The seed accepted any content type; so does this endpoint.
+    let seed: SeedBooking = match json::parse(&body) {
+        Ok(seed) => seed,
+        Err(error) => return failure(error),
+    };
+    match book(&state, seed.clone()).await {
+        Ok(reference) => Json(SeedBooked {
+            booking: seed,
+            reference,
+        })
+        .into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+async fn book(state: &AppState, seed: SeedBooking) -> Result<String, ApiError> {
+    let mut fields = Fields::default();
+    let id = fields.check("mysejahteraId", PersonId::parse(&seed.mysejahtera_id));
+    let name = fields.check(
+        "firstName",
+        PersonName::parse(&format!("{} {}", seed.first_name, seed.last_name)),
+    );
+    let address = fields.check("address", Address::parse(&seed.address));
+    let phone = fields.check("phoneNumber", Phone::parse(&seed.phone_number));
+    let centre = fields.check("location", CentreCode::parse(&seed.location));
+    let date = fields.check("date", parse_compact_date(&seed.date));
+    fields.finish()?;
+    let (Some(id), Some(name), Some(address), Some(phone), Some(centre), Some(date)) =
+        (id, name, address, phone, centre, date)
+    else {
+        return Err(ApiError::Validation(Vec::new()));
+    };
+    if state.service.catalogue().centre(&centre).is_none() {
+        return Err(ApiError::field(
+            "location",
+            format!("there is no location {centre}"),
+        ));
+    }
+    let slot = state
+        .service
+        .window_for(&centre, date)
+        .await?
+        .ok_or_else(|| {
+            ApiError::field("date", format!("{centre} has no slots on {}", seed.date))
+        })?;
+    let person = Person {
+        id,
+        name,
+        phone,
+        address,
+        postcode: None,
+    };
+    let booking = state.service.book(BookingRequest { slot, person }).await?;
+    Ok(booking.reference.to_string())
+}

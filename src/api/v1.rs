@@ -1,0 +1,404 @@
+//! `/api/v1`: the versioned JSON API. Handlers parse into domain types, call `BookingService`,
+//! and shape its answers; no business rule lives here.
+
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::json::ApiJson;
+use super::problem::{ApiError, FieldError, Problem};
+use crate::app::AppState;
+use crate::booking::BookingRequest;
+use crate::domain::{
+    Address, Booking, BookingStatus, CentreCode, ParseError, Person, PersonId, PersonName, Phone,
+    Postcode, Reference, SlotKey, State, TimeWindow, parse_iso_date,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/states", get(list_states))
+        .route("/api/v1/centres", get(list_centres))
+        .route(
+            "/api/v1/centres/{code}/availability",
+            get(centre_availability),
+        )
+        .route("/api/v1/bookings", post(create_booking))
+        .route("/api/v1/bookings/lookup", post(lookup_booking))
+        .route("/api/v1/bookings/cancel", post(cancel_booking))
+}
+
+/// A state or federal territory, with how many centres it has in this campaign.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StateSummary {
+    /// e.g. `kuala-lumpur`.
+    code: &'static str,
+    /// e.g. `W.P. Kuala Lumpur`.
+    name: &'static str,
+    centres: usize,
+}
+
+/// A vaccination centre (PPV).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CentreSummary {
+    code: String,
+    name: String,
+    state: &'static str,
+    state_name: &'static str,
+    address: String,
+}
+
+/// A centre's offer: every date, every window, with remaining places.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CentreAvailability {
+    centre: CentreSummary,
+    /// True when the store could not be read just now and these counts are older than usual.
+    stale: bool,
+    days: Vec<DayAvailability>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DayAvailability {
+    /// ISO 8601 date.
+    #[schema(example = "2021-05-16")]
+    date: String,
+    windows: Vec<WindowAvailability>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowAvailability {
+    /// `HH:MM-HH:MM`; pass it back as `window` when booking.
+    #[schema(example = "09:00-12:00")]
+    window: String,
+    capacity: u32,
+    remaining: u32,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CentresQuery {
+    /// Only centres in this state (a state code such as `selangor`).
+    state: Option<String>,
+}
+
+/// A booking request. All fields are strings; each is checked and reported separately.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateBooking {
+    #[schema(example = "PWTC")]
+    #[serde(default)]
+    centre: String,
+    #[schema(example = "2021-05-16")]
+    #[serde(default)]
+    date: String,
+    #[schema(example = "09:00-12:00")]
+    #[serde(default)]
+    window: String,
+    /// MyKad number (12 digits, dashes optional) or passport number.
+    #[schema(example = "900127-01-5527")]
+    #[serde(default)]
+    id_number: String,
+    #[schema(example = "Fadhil Yaacob")]
+    #[serde(default)]
+    name: String,
+    /// Malaysian mobile number; stored in E.164.
+    #[schema(example = "012-345 6789")]
+    #[serde(default)]
+    phone: String,
+    #[schema(example = "Kuala Lumpur")]
+    #[serde(default)]
+    address: String,
+    #[schema(example = "50480")]
+    postcode: Option<String>,
+}
+
+/// Reference and identity number together: neither alone discloses anything.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BookingKey {
+    #[schema(example = "7KQ4M-PX2RD")]
+    #[serde(default)]
+    reference: String,
+    #[schema(example = "900127-01-5527")]
+    #[serde(default)]
+    id_number: String,
+}
+
+/// A booking as its holder sees it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingView {
+    #[schema(example = "7KQ4M-PX2RD")]
+    reference: String,
+    /// `confirmed` or `cancelled`.
+    status: &'static str,
+    booked_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancelled_at: Option<String>,
+    centre: CentreSummary,
+    date: String,
+    window: String,
+    /// Shown with all but its last four characters hidden.
+    id_number: String,
+    name: String,
+    phone: String,
+    address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postcode: Option<String>,
+}
+
+/// Collects every field's parse error instead of stopping at the first.
+#[derive(Debug, Default)]
+pub(crate) struct Fields(Vec<FieldError>);
+
+impl Fields {
+    pub(crate) fn check<T>(&mut self, field: &str, parsed: Result<T, ParseError>) -> Option<T> {
+        parsed
+            .map_err(|e| self.0.push(FieldError::new(field, e.message())))
+            .ok()
+    }
+
+    pub(crate) fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+fn centre_summary(state: &AppState, code: &CentreCode) -> CentreSummary {
+    let centre = state.service.catalogue().centre(code);
+    CentreSummary {
+        code: code.to_string(),
+        name: centre.map(|c| c.name.clone()).unwrap_or_default(),
+        state: centre.map_or("", |c| c.state.code()),
+        state_name: centre.map_or("", |c| c.state.name()),
+        address: centre.map(|c| c.address.clone()).unwrap_or_default(),
+    }
+}
+
+pub(crate) fn booking_view(state: &AppState, booking: &Booking) -> BookingView {
+    let person = &booking.person;
+    BookingView {
+        reference: booking.reference.to_string(),
+        status: if booking.is_active() {
+            "confirmed"
+        } else {
+            "cancelled"
+        },
+        booked_at: booking.booked_at.to_rfc3339(),
+        cancelled_at: match booking.status {
+            BookingStatus::Cancelled { cancelled_at } => Some(cancelled_at.to_rfc3339()),
+            BookingStatus::Confirmed => None,
+        },
+        centre: centre_summary(state, &booking.slot.centre),
+        date: booking.slot.date.to_string(),
+        window: booking.slot.window.to_string(),
+        id_number: person.id.to_string(),
+        name: person.name.as_ref().to_owned(),
+        phone: person.phone.e164().to_owned(),
+        address: person.address.as_ref().to_owned(),
+        postcode: person.postcode.as_ref().map(|p| p.as_ref().to_owned()),
+    }
+}
+
+/// All 16 states and federal territories, each with its number of centres.
+#[utoipa::path(get, path = "/api/v1/states", tag = "v1",
+    responses((status = 200, body = [StateSummary])))]
+pub async fn list_states(AxumState(state): AxumState<AppState>) -> Json<Vec<StateSummary>> {
+    let catalogue = state.service.catalogue();
+    Json(
+        State::ALL
+            .into_iter()
+            .map(|s| StateSummary {
+                code: s.code(),
+                name: s.name(),
+                centres: catalogue.centres_in(s).count(),
+            })
+            .collect(),
+    )
+}
+
+/// Centres, optionally only those in one state.
+#[utoipa::path(get, path = "/api/v1/centres", tag = "v1", params(CentresQuery),
+    responses(
+        (status = 200, body = [CentreSummary]),
+        (status = 422, description = "Unknown state code", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_centres(
+    AxumState(state): AxumState<AppState>,
+    query: Result<Query<CentresQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<CentreSummary>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::field("query", e.body_text()))?;
+    let filter = match query.state {
+        Some(raw) => Some(State::parse(&raw).map_err(|e| ApiError::field("state", e.message()))?),
+        None => None,
+    };
+    let centres = state
+        .service
+        .catalogue()
+        .centres()
+        .iter()
+        .filter(|c| filter.is_none_or(|s| c.state == s))
+        .map(|c| centre_summary(&state, &c.code))
+        .collect();
+    Ok(Json(centres))
+}
+
+/// A centre's dates and time windows with remaining places (at most about a second old).
+#[utoipa::path(get, path = "/api/v1/centres/{code}/availability", tag = "v1",
+    params(("code" = String, Path, description = "Centre code, e.g. PWTC")),
+    responses(
+        (status = 200, body = CentreAvailability),
+        (status = 404, description = "Unknown centre", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Store unavailable and no earlier snapshot", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn centre_availability(
+    AxumState(state): AxumState<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<CentreAvailability>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("there is no centre {code:?}"));
+    let code = CentreCode::parse(&code).map_err(|_| not_found())?;
+    let catalogue = state.service.catalogue();
+    catalogue.centre(&code).ok_or_else(not_found)?;
+    let availability = state.service.availability().await?;
+    let mut days: Vec<DayAvailability> = Vec::new();
+    for (slot, capacity) in catalogue.slots_of(&code) {
+        let window = WindowAvailability {
+            window: slot.window.to_string(),
+            capacity,
+            remaining: availability.remaining(slot),
+        };
+        let date = slot.date.to_string();
+        match days.last_mut() {
+            Some(day) if day.date == date => day.windows.push(window),
+            _ => days.push(DayAvailability {
+                date,
+                windows: vec![window],
+            }),
+        }
+    }
+    Ok(Json(CentreAvailability {
+        centre: centre_summary(&state, &code),
+        stale: availability.stale,
+        days,
+    }))
+}
+
+impl CreateBooking {
+    /// Every field parsed; all problems reported together.
+    fn parse(self) -> Result<BookingRequest, ApiError> {
+        let mut fields = Fields::default();
+        let centre = fields.check("centre", CentreCode::parse(&self.centre));
+        let date = fields.check("date", parse_iso_date(&self.date));
+        let window = fields.check("window", TimeWindow::parse(&self.window));
+        let id = fields.check("idNumber", PersonId::parse(&self.id_number));
+        let name = fields.check("name", PersonName::parse(&self.name));
+        let phone = fields.check("phone", Phone::parse(&self.phone));
+        let address = fields.check("address", Address::parse(&self.address));
+        let postcode = match self.postcode.as_deref().map(str::trim) {
+            None | Some("") => Some(None),
+            Some(raw) => fields.check("postcode", Postcode::parse(raw)).map(Some),
+        };
+        fields.finish()?;
+        match (centre, date, window, id, name, phone, address, postcode) {
+            (
+                Some(centre),
+                Some(date),
+                Some(window),
+                Some(id),
+                Some(name),
+                Some(phone),
+                Some(address),
+                Some(postcode),
+            ) => Ok(BookingRequest {
+                slot: SlotKey {
+                    centre,
+                    date,
+                    window,
+                },
+                person: Person {
+                    id,
+                    name,
+                    phone,
+                    address,
+                    postcode,
+                },
+            }),
+            _ => Err(ApiError::Validation(Vec::new())),
+        }
+    }
+}
+
+impl BookingKey {
+    fn parse(self) -> Result<(Reference, PersonId), ApiError> {
+        let mut fields = Fields::default();
+        let reference = fields.check("reference", Reference::parse(&self.reference));
+        let id = fields.check("idNumber", PersonId::parse(&self.id_number));
+        fields.finish()?;
+        reference.zip(id).ok_or(ApiError::Validation(Vec::new()))
+    }
+}
+
+/// Books a place. 201 only when the booking and its event are stored.
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "v1", request_body = CreateBooking,
+    responses(
+        (status = 201, description = "Booked", body = BookingView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`/problems/sold-out`, `/problems/already-booked`, `/problems/not-open` or `/problems/closed`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/problems/validation-error` (per-field `errors`) or `/problems/unknown-slot`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Store unavailable: nothing was booked unless a lookup later shows it; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_booking(
+    AxumState(state): AxumState<AppState>,
+    ApiJson(body): ApiJson<CreateBooking>,
+) -> Result<(StatusCode, Json<BookingView>), ApiError> {
+    let request = body.parse()?;
+    let booking = state.service.book(request).await?;
+    Ok((StatusCode::CREATED, Json(booking_view(&state, &booking))))
+}
+
+/// Shows a booking to someone who has both its reference and its identity number.
+#[utoipa::path(post, path = "/api/v1/bookings/lookup", tag = "v1", request_body = BookingKey,
+    responses(
+        (status = 200, body = BookingView),
+        (status = 404, description = "No booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn lookup_booking(
+    AxumState(state): AxumState<AppState>,
+    ApiJson(body): ApiJson<BookingKey>,
+) -> Result<Json<BookingView>, ApiError> {
+    let (reference, id) = body.parse()?;
+    let booking = state.service.lookup(&reference, &id).await?;
+    Ok(Json(booking_view(&state, &booking)))
+}
+
+/// Cancels a booking and frees its place; the person may book again.
+#[utoipa::path(post, path = "/api/v1/bookings/cancel", tag = "v1", request_body = BookingKey,
+    responses(
+        (status = 200, description = "Cancelled", body = BookingView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`/problems/already-cancelled`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cancel_booking(
+    AxumState(state): AxumState<AppState>,
+    ApiJson(body): ApiJson<BookingKey>,
+) -> Result<Json<BookingView>, ApiError> {
+    let (reference, id) = body.parse()?;
+    let booking = state.service.cancel(&reference, &id).await?;
+    Ok(Json(booking_view(&state, &booking)))
+}

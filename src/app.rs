@@ -1,0 +1,249 @@
+//! `Application`: builds the store, the booking service and the router from configuration, and
+//! serves until a shutdown signal. Tests build it on port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State as AxumState};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::api::json::BodyLimit;
+use crate::api::problem::{ApiError, set_retry_after_secs};
+use crate::api::{docs, seed, v1};
+use crate::booking::BookingService;
+use crate::catalogue::{Catalogue, CatalogueError};
+use crate::config::ServeConfig;
+use crate::store::{MemoryStore, RedisStore, RedisStoreOptions, Store, StoreError};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub service: BookingService,
+    pub config: Arc<ServeConfig>,
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A bound listener plus everything it serves.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    service: BookingService,
+    shutdown_grace: Duration,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Application {
+    /// Loads the configured catalogue (or the compiled-in demo) and builds.
+    pub async fn build(config: ServeConfig) -> Result<Self, BuildError> {
+        let catalogue = match &config.catalogue {
+            Some(path) => Catalogue::load(path)?,
+            None => Catalogue::demo()?,
+        };
+        Self::build_with(config, catalogue).await
+    }
+
+    /// Builds with a given catalogue. Does not wait for Redis: if it is down, the catalogue is
+    /// synced in the background once it answers, and requests get 503 until then.
+    pub async fn build_with(config: ServeConfig, catalogue: Catalogue) -> Result<Self, BuildError> {
+        set_retry_after_secs(config.retry_after_secs);
+        let store: Arc<dyn Store> = match &config.redis_url {
+            Some(url) => Arc::new(RedisStore::new(RedisStoreOptions {
+                url: url.clone(),
+                namespace: catalogue.campaign().id.clone(),
+                timeout: config.redis_timeout(),
+            })?),
+            None => {
+                tracing::warn!(
+                    "REDIS_URL is not set: using the in-memory store. NOTHING IS DURABLE: every \
+                     booking is lost when this process stops. Set REDIS_URL for real use."
+                );
+                Arc::new(MemoryStore::new())
+            }
+        };
+        let service = BookingService::new(store, Arc::new(catalogue), config.snapshot_max_age());
+        if let Err(error) = service.sync_catalogue().await {
+            tracing::warn!(%error, "cannot load the catalogue into the store yet; retrying in the background");
+            let service = service.clone();
+            tokio::spawn(async move {
+                let mut delay = Duration::from_millis(200);
+                while let Err(error) = service.sync_catalogue().await {
+                    tracing::warn!(%error, "catalogue sync failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                tracing::info!("catalogue loaded into the store");
+            });
+        }
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| BuildError::Bind { addr, source })?;
+        let shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
+        let state = AppState {
+            service: service.clone(),
+            config: Arc::new(config),
+        };
+        Ok(Self {
+            listener,
+            router: router(state),
+            service,
+            shutdown_grace,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound listener always has an address; fall back to unspecified rather than panic.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn service(&self) -> &BookingService {
+        &self.service
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish for up to the
+    /// configured grace period.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let grace = self.shutdown_grace;
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        let mut rx_grace = rx.clone();
+        tokio::select! {
+            result = server => result,
+            _ = async move {
+                let _ = rx_grace.wait_for(|stopping| *stopping).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "shutdown grace period over; dropping remaining connections");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Every route, and the layers every request passes through.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    let request_timeout = state.config.request_timeout();
+    Router::new()
+        .merge(v1::router())
+        .merge(seed::router())
+        .merge(docs::router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        // The citizen pages are not built yet; the interactive API reference is the front door.
+        .route("/", get(|| async { Redirect::to("/docs") }))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(request_timeout, bound_request_time))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::Extension(BodyLimit(body_limit)))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        // Failures are logged once, with their cause, where they are rendered (ApiError).
+        .layer(TraceLayer::new_for_http().on_failure(()).make_span_with(|request: &Request| {
+            let request_id = request
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("-", |p| p.as_str());
+            tracing::info_span!("request", request_id, method = %request.method(), route, path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Past the request timeout the client gets 503 + Retry-After, never a hang.
+async fn bound_request_time(
+    AxumState(limit): AxumState<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable {
+            retry_after_secs: crate::api::problem::retry_after_secs(),
+            cause: format!("request exceeded {limit:?}"),
+        }
+        .into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("there is nothing at this address".into())
+}
+
+/// Liveness: the process is up and serving.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Readiness {
+    ready: bool,
+    store: String,
+    catalogue_synced: bool,
+    outbox_backlog: Option<u64>,
+}
+
+/// Readiness: the store answers and holds the catalogue. 503 otherwise, so a load balancer
+/// sends traffic elsewhere.
+async fn readyz(AxumState(state): AxumState<AppState>) -> Response {
+    let service = &state.service;
+    let store = service.check_ready().await;
+    let synced = service.catalogue_synced();
+    let outbox_backlog = service.store().outbox_len().await.ok();
+    let ready = store.is_ok() && synced;
+    let body = Readiness {
+        ready,
+        store: store.map_or_else(|e| e.to_string(), |()| "ok".into()),
+        catalogue_synced: synced,
+        outbox_backlog,
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    crate::api::problem::with_retry_after((status, Json(body)).into_response())
+}

@@ -1,0 +1,147 @@
+//! Configuration: every setting is a flag and an environment variable (see the README's table).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jkjav",
+    version,
+    about = "A truthful vaccination appointment booking service"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web pages, the JSON API and the seed's endpoints.
+    Serve(ServeConfig),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "JKJAV_HOST", default_value = "0.0.0.0")]
+    pub host: IpAddr,
+
+    /// Port to listen on (the seed's default, 3000). 0 picks a free port.
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Redis URL, e.g. redis://127.0.0.1:6379. Unset: the in-memory store (nothing durable).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Bound on every Redis call, connecting included; past it the request gets 503.
+    #[arg(long, env = "JKJAV_REDIS_TIMEOUT_MS", default_value_t = 500)]
+    pub redis_timeout_ms: u64,
+
+    /// Kafka bootstrap servers (comma-separated). Unset: booking events are written to the log.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// Catalogue TOML file (states, centres, slots, campaign hours). Unset: the demo catalogue
+    /// compiled in (data/demo.toml, dates from tomorrow).
+    #[arg(long, env = "JKJAV_CATALOGUE")]
+    pub catalogue: Option<PathBuf>,
+
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `jkjav=debug`).
+    #[arg(long, env = "JKJAV_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Log format.
+    #[arg(long, env = "JKJAV_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+
+    /// Largest request body accepted, in bytes; larger gets 413.
+    #[arg(long, env = "JKJAV_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Bound on a whole request; past it the client gets 503 with Retry-After.
+    #[arg(long, env = "JKJAV_REQUEST_TIMEOUT_MS", default_value_t = 5_000)]
+    pub request_timeout_ms: u64,
+
+    /// The Retry-After value (seconds) sent with every 503.
+    #[arg(long, env = "JKJAV_RETRY_AFTER_SECS", default_value_t = 2)]
+    pub retry_after_secs: u64,
+
+    /// Oldest availability snapshot served while the store answers, in milliseconds.
+    #[arg(long, env = "JKJAV_SNAPSHOT_MAX_AGE_MS", default_value_t = 1_000)]
+    pub snapshot_max_age_ms: u64,
+
+    /// On SIGTERM/Ctrl-C, how long in-flight requests get to finish.
+    #[arg(long, env = "JKJAV_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl ServeConfig {
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn snapshot_max_age(&self) -> Duration {
+        Duration::from_millis(self.snapshot_max_age_ms)
+    }
+
+    /// The defaults, ignoring the environment: a base for tests and embedding.
+    pub fn defaults() -> Self {
+        Self {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 3000,
+            redis_url: None,
+            redis_timeout_ms: 500,
+            kafka_brokers: None,
+            catalogue: None,
+            log: "info".into(),
+            log_format: LogFormat::Json,
+            max_body_bytes: 16 * 1024,
+            request_timeout_ms: 5_000,
+            retry_after_secs: 2,
+            snapshot_max_age_ms: 1_000,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_match_what_clap_gives_without_flags() {
+        // Guards `defaults()` against drifting from the documented flag defaults.
+        let Cli {
+            command: Command::Serve(parsed),
+        } = Cli::try_parse_from(["jkjav", "serve", "--port", "3000"]).unwrap();
+        let defaults = ServeConfig::defaults();
+        assert_eq!(
+            format!(
+                "{:?}",
+                ServeConfig {
+                    redis_url: None,
+                    kafka_brokers: None,
+                    catalogue: None,
+                    ..parsed
+                }
+            ),
+            format!("{defaults:?}")
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! Domain types that parse at the edge: once a value is one of these, it is valid.
+//!
+//! Each type has a private field and a `parse` constructor; the adapters (JSON API, seed
+//! endpoints, web forms) turn raw strings into these before any I/O, and name the field when
+//! parsing fails. `Debug` and `Display` of personal data are redacted so that a stray log line
+//! cannot leak an identity number or phone number.
+
+mod booking;
+mod person;
+mod phone;
+mod reference;
+mod slot;
+
+pub use booking::{Booking, BookingStatus, Person};
+pub use person::{Address, PersonId, PersonName, Postcode, Sex};
+pub use phone::Phone;
+pub use reference::Reference;
+pub use slot::{CentreCode, SlotKey, State, TimeWindow, parse_compact_date, parse_iso_date};
+
+use std::borrow::Cow;
+
+/// Why a raw value is not a valid domain value. The message is written for the person who typed
+/// it; the adapter adds the field name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(Cow<'static, str>);
+
+impl ParseError {
+    pub(crate) fn new(message: impl Into<Cow<'static, str>>) -> Self {
+        Self(message.into())
+    }
+
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Today's date in Malaysia (Asia/Kuala_Lumpur is UTC+8 all year, no daylight saving).
+pub fn today_in_malaysia() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Keeps the first and last `keep` characters' worth of shape only: used for logs.
+pub(crate) fn redact(value: &str, keep_last: usize) -> String {
+    let count = value.chars().count();
+    let hidden = count.saturating_sub(keep_last);
+    value
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < hidden { '*' } else { c })
+        .collect()
+}

@@ -1,0 +1,261 @@
+//! The Redis store: one multiplexed connection, one Lua script per booking or cancellation.
+//!
+//! Key layout (every key carries the campaign as its hash tag, so a campaign's keys live in one
+//! Redis Cluster hash slot and each script's keys are co-located):
+//!
+//! | key                          | type   | holds                                         |
+//! |------------------------------|--------|-----------------------------------------------|
+//! | `jkjav:{C}:capacity`         | hash   | slot → capacity (from the catalogue)          |
+//! | `jkjav:{C}:taken`            | hash   | slot → places booked (only scripts change it) |
+//! | `jkjav:{C}:holders`          | hash   | person → reference of their active booking    |
+//! | `jkjav:{C}:booking:{REF}`    | hash   | person, slot, status, cancelled_at, data JSON |
+//! | `jkjav:{C}:outbox`           | stream | events waiting for the relay                  |
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+
+use super::{BookOutcome, CancelOutcome, OutboxEvent, SlotCount, Store, StoreError};
+use crate::domain::{Booking, BookingStatus, PersonId, Reference, SlotKey};
+
+/// How to reach Redis and how long to wait for it.
+#[derive(Debug, Clone)]
+pub struct RedisStoreOptions {
+    pub url: String,
+    /// The campaign id: namespaces (and hash-tags) every key.
+    pub namespace: String,
+    /// The bound on every call, connecting included: past it the caller gets
+    /// [`StoreError::Timeout`] and the HTTP layer answers 503.
+    pub timeout: Duration,
+}
+
+/// A cheap-to-share handle: `ConnectionManager` multiplexes all callers over one connection
+/// and reconnects by itself after Redis restarts.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    keys: Keys,
+    timeout: Duration,
+    book: Script,
+    cancel: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("namespace", &self.keys.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Keys {
+    prefix: String,
+    capacity: String,
+    taken: String,
+    holders: String,
+    outbox: String,
+}
+
+impl Keys {
+    fn new(namespace: &str) -> Self {
+        let prefix = format!("jkjav:{{{namespace}}}:");
+        Self {
+            capacity: format!("{prefix}capacity"),
+            taken: format!("{prefix}taken"),
+            holders: format!("{prefix}holders"),
+            outbox: format!("{prefix}outbox"),
+            prefix,
+        }
+    }
+
+    fn booking(&self, reference: &Reference) -> String {
+        format!("{}booking:{}", self.prefix, reference.as_str())
+    }
+}
+
+/// Capacities are written in batches so one call never carries an unbounded argument list.
+const CAPACITY_BATCH: usize = 1000;
+
+impl RedisStore {
+    /// Does not connect: the first call does, so the server starts (and answers 503) while
+    /// Redis is still down.
+    pub fn new(options: RedisStoreOptions) -> Result<Self, StoreError> {
+        let client = redis::Client::open(options.url.as_str())
+            .map_err(|e| StoreError::Unavailable(format!("invalid REDIS_URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout))
+            // Fail fast and let the next request try again, rather than queue behind retries.
+            .set_number_of_retries(1)
+            .set_max_delay(options.timeout);
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            conn,
+            keys: Keys::new(&options.namespace),
+            timeout: options.timeout,
+            book: Script::new(include_str!("book.lua")),
+            cancel: Script::new(include_str!("cancel.lua")),
+        })
+    }
+
+    /// Runs one Redis call under the store's timeout.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => Err(StoreError::Timeout(self.timeout)),
+            Ok(Err(e)) if e.is_timeout() => Err(StoreError::Timeout(self.timeout)),
+            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+}
+
+fn parse_counts(
+    capacity: HashMap<String, u32>,
+    taken: HashMap<String, u32>,
+) -> HashMap<SlotKey, SlotCount> {
+    capacity
+        .into_iter()
+        .filter_map(|(field, capacity)| {
+            let key = SlotKey::from_storage_key(&field).ok()?;
+            let taken = taken.get(&field).copied().unwrap_or(0);
+            Some((key, SlotCount { capacity, taken }))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn set_capacities(&self, slots: &[(SlotKey, u32)]) -> Result<(), StoreError> {
+        for batch in slots.chunks(CAPACITY_BATCH) {
+            let fields: Vec<(String, u32)> = batch
+                .iter()
+                .map(|(slot, capacity)| (slot.storage_key(), *capacity))
+                .collect();
+            let mut conn = self.conn.clone();
+            self.bounded(conn.hset_multiple::<_, _, _, ()>(&self.keys.capacity, &fields))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn counts(&self) -> Result<HashMap<SlotKey, SlotCount>, StoreError> {
+        let mut conn = self.conn.clone();
+        // One round trip for both hashes.
+        let (capacity, taken): (HashMap<String, u32>, HashMap<String, u32>) = self
+            .bounded(
+                redis::pipe()
+                    .hgetall(&self.keys.capacity)
+                    .hgetall(&self.keys.taken)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(parse_counts(capacity, taken))
+    }
+
+    async fn book(
+        &self,
+        booking: &Booking,
+        event: &OutboxEvent,
+    ) -> Result<BookOutcome, StoreError> {
+        let data = serde_json::to_string(booking)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode booking: {e}")))?;
+        let mut conn = self.conn.clone();
+        let mut invocation = self.book.prepare_invoke();
+        invocation
+            .key(&self.keys.capacity)
+            .key(&self.keys.taken)
+            .key(&self.keys.holders)
+            .key(self.keys.booking(&booking.reference))
+            .key(&self.keys.outbox)
+            .arg(booking.slot.storage_key())
+            .arg(booking.person.id.storage_key())
+            .arg(booking.reference.as_str())
+            .arg(data)
+            .arg(&event.key)
+            .arg(&event.payload);
+        let answer: String = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        match answer.as_str() {
+            "booked" => Ok(BookOutcome::Booked),
+            "already_booked" => Ok(BookOutcome::AlreadyBooked),
+            "sold_out" => Ok(BookOutcome::SoldOut),
+            "slot_missing" => Ok(BookOutcome::SlotMissing),
+            "reference_taken" => Ok(BookOutcome::ReferenceTaken),
+            other => Err(StoreError::Corrupt(format!(
+                "book script answered {other:?}"
+            ))),
+        }
+    }
+
+    async fn cancel(
+        &self,
+        reference: &Reference,
+        person: &PersonId,
+        cancelled_at: DateTime<Utc>,
+        event: &OutboxEvent,
+    ) -> Result<CancelOutcome, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut invocation = self.cancel.prepare_invoke();
+        invocation
+            .key(&self.keys.taken)
+            .key(&self.keys.holders)
+            .key(self.keys.booking(reference))
+            .key(&self.keys.outbox)
+            .arg(person.storage_key())
+            .arg(cancelled_at.to_rfc3339())
+            .arg(&event.key)
+            .arg(&event.payload);
+        let answer: String = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        match answer.as_str() {
+            "cancelled" => Ok(CancelOutcome::Cancelled),
+            "not_found" => Ok(CancelOutcome::NotFound),
+            "already_cancelled" => Ok(CancelOutcome::AlreadyCancelled),
+            other => Err(StoreError::Corrupt(format!(
+                "cancel script answered {other:?}"
+            ))),
+        }
+    }
+
+    async fn find(&self, reference: &Reference) -> Result<Option<Booking>, StoreError> {
+        let mut conn = self.conn.clone();
+        let fields: HashMap<String, String> = self
+            .bounded(conn.hgetall(self.keys.booking(reference)))
+            .await?;
+        let Some(data) = fields.get("data") else {
+            return Ok(None);
+        };
+        let mut booking: Booking = serde_json::from_str(data)
+            .map_err(|e| StoreError::Corrupt(format!("booking {reference}: {e}")))?;
+        if fields.get("status").map(String::as_str) == Some("cancelled") {
+            let cancelled_at = fields
+                .get("cancelled_at")
+                .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| at.with_timezone(&Utc))
+                .ok_or_else(|| StoreError::Corrupt(format!("booking {reference}: cancelled_at")))?;
+            booking.status = BookingStatus::Cancelled { cancelled_at };
+        }
+        Ok(Some(booking))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        self.bounded(redis::cmd("PING").query_async::<String>(&mut conn))
+            .await
+            .map(drop)
+    }
+
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        self.bounded(conn.xlen(&self.keys.outbox)).await
+    }
+}
