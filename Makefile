@@ -1,0 +1,33 @@
+# jkjav — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+CARGO_JOBS ?= 2
+
+.PHONY: run run-seed test test-deps lint
+
+## Start the server on http://127.0.0.1:3000 with the in-memory store and the demo catalogue.
+run:
+	JKJAV_LOG_FORMAT=pretty cargo run -j$(CARGO_JOBS) -- serve
+
+## The same with the 2021 seed's schedule (PWTC, 2021-05-16 to 2021-06-14), for the seed's curl/hey commands.
+run-seed:
+	JKJAV_LOG_FORMAT=pretty JKJAV_CATALOGUE=data/seed-2021.toml cargo run -j$(CARGO_JOBS) -- serve
+
+## Install what the tests need when it is missing (redis-server from Debian's packages).
+test-deps:
+	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v redis-server >/dev/null || { echo "redis-server is required and could not be installed" >&2; exit 1; }
+
+## Every test: unit, property and integration (real redis-server on free loopback ports).
+test: test-deps
+	cargo fmt --all -- --check
+	cargo clippy -j$(CARGO_JOBS) --all-targets -- -D warnings
+	@if cargo nextest --version >/dev/null 2>&1; then \
+	  cargo nextest run -j$(CARGO_JOBS) --build-jobs $(CARGO_JOBS) --no-fail-fast; \
+	else \
+	  cargo test -j$(CARGO_JOBS) --no-fail-fast; \
+	fi
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy -j$(CARGO_JOBS) --all-targets -- -D warnings
