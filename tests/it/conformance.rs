@@ -1,0 +1,332 @@
+//! The store conformance suite: every backend must pass every case, memory and Redis alike.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+use jkjav::domain::{
+    Address, Booking, BookingStatus, CentreCode, Person, PersonId, PersonName, Phone, Reference,
+    SlotKey, TimeWindow,
+};
+use jkjav::store::{
+    BookOutcome, CancelOutcome, MemoryStore, OutboxEvent, RedisStore, RedisStoreOptions, Store,
+};
+
+use crate::harness::{RedisServer, mykad};
+
+type Backend = (Arc<dyn Store>, Option<RedisServer>);
+
+async fn memory() -> Backend {
+    (Arc::new(MemoryStore::new()), None)
+}
+
+async fn redis() -> Backend {
+    let server = RedisServer::start();
+    let store = RedisStore::new(RedisStoreOptions {
+        url: server.url(),
+        namespace: "conformance".into(),
+        timeout: std::time::Duration::from_secs(2),
+    })
+    .unwrap();
+    (Arc::new(store), Some(server))
+}
+
+fn slot(window: &str) -> SlotKey {
+    SlotKey {
+        centre: CentreCode::parse("TEST").unwrap(),
+        date: NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+        window: TimeWindow::parse(window).unwrap(),
+    }
+}
+
+fn booking(person: u32, slot: &SlotKey) -> Booking {
+    Booking {
+        reference: Reference::generate(),
+        slot: slot.clone(),
+        person: Person {
+            id: PersonId::parse(&mykad(person)).unwrap(),
+            name: PersonName::parse("Siti Aminah").unwrap(),
+            phone: Phone::parse("0123456789").unwrap(),
+            address: Address::parse("Kuala Lumpur").unwrap(),
+            postcode: None,
+        },
+        booked_at: Utc::now(),
+        status: BookingStatus::Confirmed,
+    }
+}
+
+fn event(tag: &str) -> OutboxEvent {
+    OutboxEvent {
+        key: "TEST".into(),
+        payload: format!("{{\"tag\":\"{tag}\"}}"),
+    }
+}
+
+async fn remaining(store: &dyn Store, slot: &SlotKey) -> u32 {
+    store.counts().await.unwrap()[slot].remaining()
+}
+
+pub async fn a_booking_takes_a_place_and_is_stored_with_its_event(store: Arc<dyn Store>) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
+    let b = booking(1, &s);
+
+    let outcome = store.book(&b, &event("b1")).await.unwrap();
+
+    assert_eq!(outcome, BookOutcome::Booked);
+    assert_eq!(remaining(&*store, &s).await, 2);
+    assert_eq!(store.find(&b.reference).await.unwrap(), Some(b));
+    assert_eq!(store.outbox_len().await.unwrap(), 1);
+}
+
+pub async fn a_second_booking_by_the_same_person_is_refused_even_for_another_slot(
+    store: Arc<dyn Store>,
+) {
+    let (s1, s2) = (slot("09:00-12:00"), slot("13:00-17:00"));
+    store
+        .set_capacities(&[(s1.clone(), 3), (s2.clone(), 3)])
+        .await
+        .unwrap();
+    store.book(&booking(1, &s1), &event("first")).await.unwrap();
+
+    let again = booking(1, &s2);
+    let outcome = store.book(&again, &event("again")).await.unwrap();
+
+    assert_eq!(outcome, BookOutcome::AlreadyBooked);
+    assert_eq!(
+        remaining(&*store, &s2).await,
+        3,
+        "a refused booking took a place"
+    );
+    assert_eq!(store.find(&again.reference).await.unwrap(), None);
+    assert_eq!(
+        store.outbox_len().await.unwrap(),
+        1,
+        "a refused booking wrote an event"
+    );
+}
+
+pub async fn a_full_slot_refuses_and_writes_nothing(store: Arc<dyn Store>) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 1)]).await.unwrap();
+    store.book(&booking(1, &s), &event("1")).await.unwrap();
+
+    let late = booking(2, &s);
+    let outcome = store.book(&late, &event("2")).await.unwrap();
+
+    assert_eq!(outcome, BookOutcome::SoldOut);
+    assert_eq!(store.find(&late.reference).await.unwrap(), None);
+    assert_eq!(store.outbox_len().await.unwrap(), 1);
+    assert_eq!(store.counts().await.unwrap()[&s].taken, 1);
+}
+
+pub async fn a_slot_the_store_does_not_know_is_reported_missing(store: Arc<dyn Store>) {
+    let outcome = store
+        .book(&booking(1, &slot("09:00-12:00")), &event("x"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, BookOutcome::SlotMissing);
+    assert_eq!(store.outbox_len().await.unwrap(), 0);
+}
+
+pub async fn cancelling_gives_the_place_back_and_frees_the_person(store: Arc<dyn Store>) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 1)]).await.unwrap();
+    let b = booking(1, &s);
+    store.book(&b, &event("book")).await.unwrap();
+    let at = Utc::now();
+
+    let outcome = store
+        .cancel(&b.reference, &b.person.id, at, &event("cancel"))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, CancelOutcome::Cancelled);
+    assert_eq!(remaining(&*store, &s).await, 1);
+    let stored = store.find(&b.reference).await.unwrap().unwrap();
+    match stored.status {
+        BookingStatus::Cancelled { cancelled_at } => {
+            assert_eq!(cancelled_at.timestamp_millis(), at.timestamp_millis())
+        }
+        BookingStatus::Confirmed => panic!("still confirmed after cancelling"),
+    }
+    assert_eq!(store.outbox_len().await.unwrap(), 2);
+    let rebook = booking(1, &s);
+    assert_eq!(
+        store.book(&rebook, &event("rebook")).await.unwrap(),
+        BookOutcome::Booked
+    );
+}
+
+pub async fn a_booking_is_cancelled_once_and_only_by_its_holder(store: Arc<dyn Store>) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 2)]).await.unwrap();
+    let b = booking(1, &s);
+    store.book(&b, &event("book")).await.unwrap();
+    let stranger = PersonId::parse(&mykad(2)).unwrap();
+
+    let by_stranger = store
+        .cancel(&b.reference, &stranger, Utc::now(), &event("x"))
+        .await
+        .unwrap();
+    let first = store
+        .cancel(&b.reference, &b.person.id, Utc::now(), &event("c1"))
+        .await
+        .unwrap();
+    let second = store
+        .cancel(&b.reference, &b.person.id, Utc::now(), &event("c2"))
+        .await
+        .unwrap();
+    let unknown = store
+        .cancel(
+            &Reference::generate(),
+            &b.person.id,
+            Utc::now(),
+            &event("u"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(by_stranger, CancelOutcome::NotFound);
+    assert_eq!(first, CancelOutcome::Cancelled);
+    assert_eq!(second, CancelOutcome::AlreadyCancelled);
+    assert_eq!(unknown, CancelOutcome::NotFound);
+    assert_eq!(
+        remaining(&*store, &s).await,
+        2,
+        "a second cancel gave back a second place"
+    );
+    assert_eq!(store.outbox_len().await.unwrap(), 2);
+}
+
+pub async fn loading_capacities_again_never_refills_booked_places(store: Arc<dyn Store>) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
+    store.book(&booking(1, &s), &event("1")).await.unwrap();
+    store.book(&booking(2, &s), &event("2")).await.unwrap();
+
+    store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
+    assert_eq!(
+        remaining(&*store, &s).await,
+        1,
+        "the same catalogue changed the count"
+    );
+
+    store.set_capacities(&[(s.clone(), 5)]).await.unwrap();
+    assert_eq!(
+        remaining(&*store, &s).await,
+        3,
+        "a capacity rise of 2 should add 2 places"
+    );
+
+    store.set_capacities(&[(s.clone(), 1)]).await.unwrap();
+    assert_eq!(
+        remaining(&*store, &s).await,
+        0,
+        "a cut below what is booked must floor at zero"
+    );
+    assert_eq!(
+        store.book(&booking(3, &s), &event("3")).await.unwrap(),
+        BookOutcome::SoldOut
+    );
+}
+
+pub async fn two_thousand_people_racing_for_a_thousand_places_get_exactly_a_thousand(
+    store: Arc<dyn Store>,
+) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 1000)]).await.unwrap();
+
+    let attempts = (0..2000).map(|n| {
+        let store = store.clone();
+        let b = booking(n, &s);
+        tokio::spawn(async move { (store.book(&b, &event("race")).await.unwrap(), b) })
+    });
+    let results = futures::future::join_all(attempts).await;
+
+    let mut booked = Vec::new();
+    for result in results {
+        let (outcome, b) = result.unwrap();
+        match outcome {
+            BookOutcome::Booked => booked.push(b),
+            BookOutcome::SoldOut => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(booked.len(), 1000);
+    assert_eq!(remaining(&*store, &s).await, 0);
+    let people: HashSet<_> = booked.iter().map(|b| b.person.id.clone()).collect();
+    assert_eq!(people.len(), 1000, "someone holds two places");
+    for b in &booked {
+        assert!(
+            store.find(&b.reference).await.unwrap().is_some(),
+            "confirmed but not stored"
+        );
+    }
+    assert_eq!(store.outbox_len().await.unwrap(), 1000);
+}
+
+pub async fn one_person_sending_fifty_requests_at_once_gets_exactly_one_booking(
+    store: Arc<dyn Store>,
+) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 100)]).await.unwrap();
+
+    let attempts = (0..50).map(|_| {
+        let store = store.clone();
+        let b = booking(7, &s);
+        tokio::spawn(async move { store.book(&b, &event("same")).await.unwrap() })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == BookOutcome::Booked)
+            .count(),
+        1
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, BookOutcome::Booked | BookOutcome::AlreadyBooked))
+    );
+    assert_eq!(remaining(&*store, &s).await, 99);
+    assert_eq!(store.outbox_len().await.unwrap(), 1);
+}
+
+macro_rules! suite {
+    ($backend:ident; $($case:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let (store, _server) = super::$backend().await;
+                    super::$case(store).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! conformance {
+    ($($backend:ident),*) => {$(
+        suite!($backend;
+            a_booking_takes_a_place_and_is_stored_with_its_event,
+            a_second_booking_by_the_same_person_is_refused_even_for_another_slot,
+            a_full_slot_refuses_and_writes_nothing,
+            a_slot_the_store_does_not_know_is_reported_missing,
+            cancelling_gives_the_place_back_and_frees_the_person,
+            a_booking_is_cancelled_once_and_only_by_its_holder,
+            loading_capacities_again_never_refills_booked_places,
+            two_thousand_people_racing_for_a_thousand_places_get_exactly_a_thousand,
+            one_person_sending_fifty_requests_at_once_gets_exactly_one_booking,
+        );
+    )*};
+}
+
+conformance!(memory, redis);

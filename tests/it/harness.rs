@@ -1,0 +1,215 @@
+//! Test helpers: a real `redis-server` on a free loopback port, and the application on port 0.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jkjav::app::Application;
+use jkjav::catalogue::Catalogue;
+use jkjav::config::ServeConfig;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `redis-server` child process owned by one test; killed on drop.
+pub struct RedisServer {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    durable: bool,
+}
+
+impl RedisServer {
+    /// Nothing on disk: the fastest, for tests that do not restart Redis.
+    pub fn start() -> Self {
+        Self::launch(free_port(), tempfile::tempdir().unwrap(), false)
+    }
+
+    /// Append-only file fsynced on every write, so a killed server comes back with every
+    /// acknowledged write: what production runs.
+    pub fn start_durable() -> Self {
+        Self::launch(free_port(), tempfile::tempdir().unwrap(), true)
+    }
+
+    /// A server on `port`, for tests that start the app before Redis.
+    pub fn start_on(port: u16) -> Self {
+        Self::launch(port, tempfile::tempdir().unwrap(), false)
+    }
+
+    fn launch(port: u16, dir: tempfile::TempDir, durable: bool) -> Self {
+        let mut server = Self {
+            child: None,
+            port,
+            dir,
+            durable,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let mut args: Vec<String> = vec![
+            "--port".into(),
+            self.port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--save".into(),
+            "".into(),
+            "--dir".into(),
+            self.dir.path().display().to_string(),
+        ];
+        if self.durable {
+            args.extend(["--appendonly", "yes", "--appendfsync", "always"].map(String::from));
+        } else {
+            args.extend(["--appendonly", "no"].map(String::from));
+        }
+        let child = Command::new("redis-server")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start redis-server ({e}). The Redis tests need it on PATH: run `make test`, \
+                     which installs it (apt-get install redis-server)."
+                )
+            });
+        self.child = Some(child);
+        wait_for_pong(self.port);
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: no chance to save anything, as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn wait_for_pong(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut buf = [0u8; 16];
+            if stream.write_all(b"PING\r\n").is_ok()
+                && stream
+                    .read(&mut buf)
+                    .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
+            {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("redis-server on port {port} did not answer PING within 10 s");
+}
+
+/// A small catalogue: `TEST` (capacity per window given), `BIG` (1,000 places), `SHUT` (not open).
+pub fn catalogue(capacity: u32) -> Catalogue {
+    Catalogue::from_toml(&format!(
+        r#"
+        [campaign]
+        id = "it-{}"
+        name = "Integration tests"
+
+        [[centre]]
+        code = "TEST"
+        name = "Test Centre"
+        state = "selangor"
+        dates = {{ from = "2030-01-01", to = "2030-01-02" }}
+        windows = [{{ time = "09:00-12:00", capacity = {capacity} }}, {{ time = "13:00-17:00", capacity = {capacity} }}]
+
+        [[centre]]
+        code = "BIG"
+        name = "Big Centre"
+        state = "kuala-lumpur"
+        dates = {{ from = "2030-01-01", to = "2030-01-01" }}
+        windows = [{{ time = "00:00-24:00", capacity = 1000 }}]
+        "#,
+        free_port()
+    ))
+    .unwrap()
+}
+
+/// The application on a free port, serving in the background until the test ends.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(catalogue: Catalogue, redis_url: Option<String>) -> Self {
+        Self::spawn_with(catalogue, |config| config.redis_url = redis_url).await
+    }
+
+    pub async fn spawn_with(catalogue: Catalogue, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        let mut config = ServeConfig::defaults();
+        config.host = [127, 0, 0, 1].into();
+        config.port = 0;
+        config.redis_timeout_ms = 300;
+        config.snapshot_max_age_ms = 50;
+        adjust(&mut config);
+        let app = Application::build_with(config, catalogue).await.unwrap();
+        let addr = app.local_addr();
+        tokio::spawn(app.run_until(std::future::pending()));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Self { addr, client }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+/// A valid MyKad number for person `n` (distinct for every n < 60,000).
+pub fn mykad(n: u32) -> String {
+    format!("900127{:02}{:04}", 10 + n / 10_000, n % 10_000)
+}
+
+pub fn booking_body(n: u32, centre: &str, date: &str, window: &str) -> serde_json::Value {
+    serde_json::json!({
+        "centre": centre, "date": date, "window": window,
+        "idNumber": mykad(n), "name": format!("Person {n}"), "phone": "012-345 6789",
+        "address": "Jalan Test, Kuala Lumpur", "postcode": "50480",
+    })
+}

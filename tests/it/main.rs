@@ -1,0 +1,7 @@
+//! jkjav's one integration-test binary. Redis tests start their own `redis-server`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod conformance;
+mod harness;
+mod resilience;
