@@ -4,4 +4,5 @@
 mod api;
 mod conformance;
 mod harness;
+mod process;
 mod resilience;
