@@ -24,6 +24,10 @@ use crate::api::{docs, seed, v1};
 use crate::booking::BookingService;
 use crate::catalogue::{Catalogue, CatalogueError};
 use crate::config::ServeConfig;
+use crate::events::publisher::{
+    KafkaOptions, KafkaPublisher, LogPublisher, PublishError, Publisher,
+};
+use crate::events::relay::{Relay, RelayOptions};
 use crate::store::{MemoryStore, RedisStore, RedisStoreOptions, Store, StoreError};
 
 /// What every handler can reach. Cheap to clone.
@@ -40,6 +44,8 @@ pub enum BuildError {
     Catalogue(#[from] CatalogueError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot set up the Kafka producer: {0}")]
+    Kafka(#[from] PublishError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -54,6 +60,7 @@ pub struct Application {
     router: Router,
     service: BookingService,
     shutdown_grace: Duration,
+    relay: Relay,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -86,7 +93,12 @@ impl Application {
                 Arc::new(MemoryStore::new())
             }
         };
-        let service = BookingService::new(store, Arc::new(catalogue), config.snapshot_max_age());
+        let service = BookingService::new(
+            store.clone(),
+            Arc::new(catalogue),
+            config.snapshot_max_age(),
+        );
+        let relay = Relay::new(store, publisher(&config).await?, relay_options(&config));
         if let Err(error) = service.sync_catalogue().await {
             tracing::warn!(%error, "cannot load the catalogue into the store yet; retrying in the background");
             let service = service.clone();
@@ -114,6 +126,7 @@ impl Application {
             router: router(state),
             service,
             shutdown_grace,
+            relay,
         })
     }
 
@@ -128,20 +141,26 @@ impl Application {
         &self.service
     }
 
+    /// The outbox relay this application runs.
+    pub fn relay(&self) -> &Relay {
+        &self.relay
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish for up to the
-    /// configured grace period.
+    /// configured grace period; the relay then finishes its round and flushes the producer.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
+        let relay = tokio::spawn(self.relay.run(rx.clone()));
         let grace = self.shutdown_grace;
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = tx.send(true);
         });
-        let mut rx_grace = rx.clone();
-        tokio::select! {
+        let mut rx_grace = rx;
+        let served = tokio::select! {
             result = server => result,
             _ = async move {
                 let _ = rx_grace.wait_for(|stopping| *stopping).await;
@@ -150,7 +169,47 @@ impl Application {
                 tracing::warn!(?grace, "shutdown grace period over; dropping remaining connections");
                 Ok(())
             }
+        };
+        if tokio::time::timeout(Duration::from_secs(15), relay)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the outbox relay did not stop in time; its events stay in the outbox");
         }
+        served
+    }
+}
+
+/// Kafka when brokers are configured (topic created if missing), the log otherwise.
+async fn publisher(config: &ServeConfig) -> Result<Arc<dyn Publisher>, BuildError> {
+    let Some(brokers) = &config.kafka_brokers else {
+        tracing::warn!("KAFKA_BROKERS is not set: booking events are written to the log only");
+        return Ok(Arc::new(LogPublisher));
+    };
+    let kafka = KafkaPublisher::new(KafkaOptions {
+        brokers: brokers.clone(),
+        topic: config.kafka_topic.clone(),
+        message_timeout: Duration::from_millis(config.kafka_message_timeout_ms),
+        partitions: config.kafka_topic_partitions,
+        replication: config.kafka_topic_replication,
+    })?;
+    // Not fatal: a broker that is down now gets the topic when the relay first reaches it.
+    if let Err(error) = kafka.ensure_topic().await {
+        tracing::warn!(%error, "cannot make sure the Kafka topic exists yet");
+    }
+    Ok(Arc::new(kafka))
+}
+
+fn relay_options(config: &ServeConfig) -> RelayOptions {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "jkjav".into());
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    RelayOptions {
+        consumer: format!("{host}-{}-{}", std::process::id(), &unique[..8]),
+        batch: config.relay_batch,
+        poll_interval: Duration::from_millis(config.relay_poll_ms),
+        reclaim_after: Duration::from_millis(config.relay_reclaim_ms),
+        warn_backlog: config.outbox_warn_backlog,
+        warn_age: Duration::from_secs(config.outbox_warn_age_secs),
     }
 }
 
@@ -224,6 +283,7 @@ struct Readiness {
     store: String,
     catalogue_synced: bool,
     outbox_backlog: Option<u64>,
+    outbox_oldest_age_secs: Option<u64>,
 }
 
 /// Readiness: the store answers and holds the catalogue. 503 otherwise, so a load balancer
@@ -232,13 +292,14 @@ async fn readyz(AxumState(state): AxumState<AppState>) -> Response {
     let service = &state.service;
     let store = service.check_ready().await;
     let synced = service.catalogue_synced();
-    let outbox_backlog = service.store().outbox_len().await.ok();
+    let outbox = service.store().outbox_stats().await.ok();
     let ready = store.is_ok() && synced;
     let body = Readiness {
         ready,
         store: store.map_or_else(|e| e.to_string(), |()| "ok".into()),
         catalogue_synced: synced,
-        outbox_backlog,
+        outbox_backlog: outbox.map(|o| o.backlog),
+        outbox_oldest_age_secs: outbox.and_then(|o| o.oldest_age).map(|age| age.as_secs()),
     };
     let status = if ready {
         StatusCode::OK

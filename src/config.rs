@@ -53,6 +53,44 @@ pub struct ServeConfig {
     #[arg(long, env = "KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
 
+    /// Kafka topic for booking events (the seed's name by default).
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "booking-slot")]
+    pub kafka_topic: String,
+
+    /// librdkafka's delivery budget per message (retries included); past it the relay retries
+    /// from the outbox.
+    #[arg(long, env = "JKJAV_KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub kafka_message_timeout_ms: u64,
+
+    /// Partitions when the relay has to create the topic.
+    #[arg(long, env = "JKJAV_KAFKA_TOPIC_PARTITIONS", default_value_t = 6)]
+    pub kafka_topic_partitions: i32,
+
+    /// Replication factor when the relay has to create the topic.
+    #[arg(long, env = "JKJAV_KAFKA_TOPIC_REPLICATION", default_value_t = 1)]
+    pub kafka_topic_replication: i32,
+
+    /// Events the relay claims per round.
+    #[arg(long, env = "JKJAV_RELAY_BATCH", default_value_t = 256)]
+    pub relay_batch: usize,
+
+    /// How often an idle relay looks for new events, in milliseconds.
+    #[arg(long, env = "JKJAV_RELAY_POLL_MS", default_value_t = 100)]
+    pub relay_poll_ms: u64,
+
+    /// An event claimed by a relay that has not confirmed delivery within this many milliseconds
+    /// is taken over by another (the first is presumed dead).
+    #[arg(long, env = "JKJAV_RELAY_RECLAIM_MS", default_value_t = 60_000)]
+    pub relay_reclaim_ms: u64,
+
+    /// Warn in the log when more events than this wait for delivery.
+    #[arg(long, env = "JKJAV_OUTBOX_WARN_BACKLOG", default_value_t = 10_000)]
+    pub outbox_warn_backlog: u64,
+
+    /// Warn in the log when the oldest undelivered event is older than this many seconds.
+    #[arg(long, env = "JKJAV_OUTBOX_WARN_AGE_SECS", default_value_t = 60)]
+    pub outbox_warn_age_secs: u64,
+
     /// Catalogue TOML file (states, centres, slots, campaign hours). Unset: the demo catalogue
     /// compiled in (data/demo.toml, dates from tomorrow).
     #[arg(long, env = "JKJAV_CATALOGUE")]
@@ -108,6 +146,15 @@ impl ServeConfig {
             redis_url: None,
             redis_timeout_ms: 500,
             kafka_brokers: None,
+            kafka_topic: "booking-slot".into(),
+            kafka_message_timeout_ms: 30_000,
+            kafka_topic_partitions: 6,
+            kafka_topic_replication: 1,
+            relay_batch: 256,
+            relay_poll_ms: 100,
+            relay_reclaim_ms: 60_000,
+            outbox_warn_backlog: 10_000,
+            outbox_warn_age_secs: 60,
             catalogue: None,
             log: "info".into(),
             log_format: LogFormat::Json,

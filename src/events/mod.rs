@@ -3,6 +3,9 @@
 //! An event is built before the store step and written by it, into the outbox, atomically with
 //! the change it describes; it is never published for a change that was not stored.
 
+pub mod publisher;
+pub mod relay;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

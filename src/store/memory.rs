@@ -1,12 +1,15 @@
 //! The in-memory store: the embedded default. Same semantics as Redis, nothing durable.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{BookOutcome, CancelOutcome, OutboxEvent, SlotCount, Store, StoreError};
+use super::{
+    BookOutcome, CancelOutcome, OutboxEntry, OutboxEvent, OutboxStats, SlotCount, Store, StoreError,
+};
 use crate::domain::{Booking, BookingStatus, PersonId, Reference, SlotKey};
 
 /// Every operation takes one lock for a few map look-ups: that lock is what makes a booking
@@ -22,7 +25,29 @@ struct Inner {
     /// Person storage key → the reference of their active booking.
     holders: HashMap<String, Reference>,
     bookings: HashMap<Reference, Booking>,
-    outbox: VecDeque<OutboxEvent>,
+    /// Undelivered events by sequence number, oldest first.
+    outbox: BTreeMap<u64, Pending>,
+    next_outbox_id: u64,
+}
+
+#[derive(Debug)]
+struct Pending {
+    event: OutboxEvent,
+    written_at: Instant,
+    /// Which relay holds it, and since when.
+    claimed: Option<(String, Instant)>,
+}
+
+impl Inner {
+    fn append(&mut self, event: &OutboxEvent) {
+        self.next_outbox_id += 1;
+        let pending = Pending {
+            event: event.clone(),
+            written_at: Instant::now(),
+            claimed: None,
+        };
+        self.outbox.insert(self.next_outbox_id, pending);
+    }
 }
 
 impl MemoryStore {
@@ -85,7 +110,7 @@ impl Store for MemoryStore {
         let mut stored = booking.clone();
         stored.status = BookingStatus::Confirmed;
         inner.bookings.insert(booking.reference.clone(), stored);
-        inner.outbox.push_back(event.clone());
+        inner.append(event);
         Ok(BookOutcome::Booked)
     }
 
@@ -112,7 +137,7 @@ impl Store for MemoryStore {
             count.taken = count.taken.saturating_sub(1);
         }
         inner.holders.remove(&person.storage_key());
-        inner.outbox.push_back(event.clone());
+        inner.append(event);
         Ok(CancelOutcome::Cancelled)
     }
 
@@ -124,7 +149,49 @@ impl Store for MemoryStore {
         self.lock().map(drop)
     }
 
-    async fn outbox_len(&self) -> Result<u64, StoreError> {
-        Ok(self.lock()?.outbox.len() as u64)
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        let inner = self.lock()?;
+        Ok(OutboxStats {
+            backlog: inner.outbox.len() as u64,
+            oldest_age: inner.outbox.values().next().map(|p| p.written_at.elapsed()),
+        })
+    }
+
+    async fn outbox_claim(
+        &self,
+        consumer: &str,
+        max: usize,
+        reclaim_after: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut inner = self.lock()?;
+        let now = Instant::now();
+        let mut claimed = Vec::new();
+        for (id, pending) in inner.outbox.iter_mut() {
+            if claimed.len() == max {
+                break;
+            }
+            let free = match &pending.claimed {
+                None => true,
+                Some((_, since)) => now.duration_since(*since) >= reclaim_after,
+            };
+            if free {
+                pending.claimed = Some((consumer.to_owned(), now));
+                claimed.push(OutboxEntry {
+                    id: id.to_string(),
+                    event: pending.event.clone(),
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn outbox_ack(&self, ids: &[String]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        for id in ids {
+            if let Ok(id) = id.parse::<u64>() {
+                inner.outbox.remove(&id);
+            }
+        }
+        Ok(())
     }
 }

@@ -32,6 +32,23 @@ pub struct OutboxEvent {
     pub payload: String,
 }
 
+/// An outbox event claimed by one relay for delivery; acknowledged by `id` once delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Store-assigned, increasing in write order (a Redis stream id in Redis).
+    pub id: String,
+    pub event: OutboxEvent,
+}
+
+/// How far delivery is behind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// Events written and not yet acknowledged as delivered.
+    pub backlog: u64,
+    /// Age of the oldest of them.
+    pub oldest_age: Option<Duration>,
+}
+
 /// The answer to "book this slot for this person".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BookOutcome {
@@ -112,6 +129,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Cheap reachability check for readiness probes.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Backlog and age of the oldest undelivered event.
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError>;
+
     /// Events written but not yet delivered.
-    async fn outbox_len(&self) -> Result<u64, StoreError>;
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        Ok(self.outbox_stats().await?.backlog)
+    }
+
+    /// Claims up to `max` events for `consumer`, oldest first: entries nobody holds, plus entries
+    /// claimed by another consumer more than `reclaim_after` ago (that relay is presumed dead).
+    /// An entry held by a live consumer is not handed to another.
+    async fn outbox_claim(
+        &self,
+        consumer: &str,
+        max: usize,
+        reclaim_after: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Removes delivered entries, so the outbox only holds what is still owed downstream.
+    async fn outbox_ack(&self, ids: &[String]) -> Result<(), StoreError>;
 }

@@ -299,6 +299,79 @@ pub async fn one_person_sending_fifty_requests_at_once_gets_exactly_one_booking(
     assert_eq!(store.outbox_len().await.unwrap(), 1);
 }
 
+async fn payloads(entries: &[jkjav::store::OutboxEntry]) -> Vec<String> {
+    entries.iter().map(|e| e.event.payload.clone()).collect()
+}
+
+const LONG: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub async fn the_outbox_hands_out_events_oldest_first_and_forgets_acknowledged_ones(
+    store: Arc<dyn Store>,
+) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 5)]).await.unwrap();
+    for n in 0..3 {
+        store
+            .book(&booking(n, &s), &event(&n.to_string()))
+            .await
+            .unwrap();
+    }
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!(stats.backlog, 3);
+    assert!(stats.oldest_age.unwrap() < LONG);
+
+    let claimed = store.outbox_claim("relay-a", 10, LONG).await.unwrap();
+    assert_eq!(
+        payloads(&claimed).await,
+        [r#"{"tag":"0"}"#, r#"{"tag":"1"}"#, r#"{"tag":"2"}"#]
+    );
+    assert!(claimed.iter().all(|e| e.event.key == "TEST"));
+    store
+        .outbox_ack(&[claimed[0].id.clone(), claimed[1].id.clone()])
+        .await
+        .unwrap();
+
+    assert_eq!(store.outbox_stats().await.unwrap().backlog, 1);
+    assert!(
+        store
+            .outbox_claim("relay-a", 10, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a held event was handed out twice"
+    );
+    store.outbox_ack(&[claimed[2].id.clone()]).await.unwrap();
+    let empty = store.outbox_stats().await.unwrap();
+    assert_eq!((empty.backlog, empty.oldest_age), (0, None));
+}
+
+pub async fn an_event_held_by_a_live_relay_is_not_shared_but_a_dead_relay_s_is_taken_over(
+    store: Arc<dyn Store>,
+) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 5)]).await.unwrap();
+    store.book(&booking(1, &s), &event("held")).await.unwrap();
+    let held = store.outbox_claim("relay-a", 10, LONG).await.unwrap();
+    assert_eq!(held.len(), 1);
+
+    assert!(
+        store
+            .outbox_claim("relay-b", 10, LONG)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    let taken_over = store
+        .outbox_claim("relay-b", 10, std::time::Duration::from_millis(30))
+        .await
+        .unwrap();
+
+    assert_eq!(payloads(&taken_over).await, [r#"{"tag":"held"}"#]);
+    store.outbox_ack(&[taken_over[0].id.clone()]).await.unwrap();
+    assert_eq!(store.outbox_stats().await.unwrap().backlog, 0);
+}
+
 macro_rules! suite {
     ($backend:ident; $($case:ident),* $(,)?) => {
         mod $backend {
@@ -325,6 +398,8 @@ macro_rules! conformance {
             loading_capacities_again_never_refills_booked_places,
             two_thousand_people_racing_for_a_thousand_places_get_exactly_a_thousand,
             one_person_sending_fifty_requests_at_once_gets_exactly_one_booking,
+            the_outbox_hands_out_events_oldest_first_and_forgets_acknowledged_ones,
+            an_event_held_by_a_live_relay_is_not_shared_but_a_dead_relay_s_is_taken_over,
         );
     )*};
 }

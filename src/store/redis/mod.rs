@@ -13,14 +13,19 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::streams::{StreamAutoClaimReply, StreamRangeReply, StreamReadReply};
 use redis::{AsyncCommands, Script};
 
-use super::{BookOutcome, CancelOutcome, OutboxEvent, SlotCount, Store, StoreError};
+use super::{
+    BookOutcome, CancelOutcome, OutboxEntry, OutboxEvent, OutboxStats, SlotCount, Store, StoreError,
+};
 use crate::domain::{Booking, BookingStatus, PersonId, Reference, SlotKey};
 
 /// How to reach Redis and how long to wait for it.
@@ -43,7 +48,13 @@ pub struct RedisStore {
     timeout: Duration,
     book: Script,
     cancel: Script,
+    /// Whether the relays' consumer group is known to exist; reset when Redis says it does not
+    /// (a Redis that restarted empty).
+    group_ready: Arc<AtomicBool>,
 }
+
+/// The consumer group every app instance's relay joins: each entry goes to one of them.
+const RELAY_GROUP: &str = "relay";
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -103,6 +114,7 @@ impl RedisStore {
             timeout: options.timeout,
             book: Script::new(include_str!("book.lua")),
             cancel: Script::new(include_str!("cancel.lua")),
+            group_ready: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -254,8 +266,129 @@ impl Store for RedisStore {
             .map(drop)
     }
 
-    async fn outbox_len(&self) -> Result<u64, StoreError> {
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
         let mut conn = self.conn.clone();
-        self.bounded(conn.xlen(&self.keys.outbox)).await
+        let (backlog, oldest): (u64, StreamRangeReply) = self
+            .bounded(
+                redis::pipe()
+                    .xlen(&self.keys.outbox)
+                    .cmd("XRANGE")
+                    .arg(&self.keys.outbox)
+                    .arg("-")
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(1)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        // A stream id starts with the Redis server's clock in milliseconds at the write.
+        let oldest_age = oldest.ids.first().and_then(|entry| {
+            let written_ms: u64 = entry.id.split('-').next()?.parse().ok()?;
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .ok()?
+                .as_millis() as u64;
+            Some(Duration::from_millis(now_ms.saturating_sub(written_ms)))
+        });
+        Ok(OutboxStats {
+            backlog,
+            oldest_age,
+        })
+    }
+
+    async fn outbox_claim(
+        &self,
+        consumer: &str,
+        max: usize,
+        reclaim_after: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut conn = self.conn.clone();
+        if !self.group_ready.load(Ordering::Acquire) {
+            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&self.keys.outbox)
+                .arg(RELAY_GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut conn)
+                .await;
+            match created {
+                Ok(()) => {}
+                Err(e) if e.code() == Some("BUSYGROUP") => {}
+                Err(e) => return Err(StoreError::Unavailable(e.to_string())),
+            }
+            self.group_ready.store(true, Ordering::Release);
+        }
+        // One round trip: entries abandoned by a dead relay first, then new ones.
+        let reply: redis::RedisResult<(StreamAutoClaimReply, Option<StreamReadReply>)> =
+            match tokio::time::timeout(
+                self.timeout,
+                redis::pipe()
+                    .cmd("XAUTOCLAIM")
+                    .arg(&self.keys.outbox)
+                    .arg(RELAY_GROUP)
+                    .arg(consumer)
+                    .arg(reclaim_after.as_millis() as u64)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(max)
+                    .cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(RELAY_GROUP)
+                    .arg(consumer)
+                    .arg("COUNT")
+                    .arg(max)
+                    .arg("STREAMS")
+                    .arg(&self.keys.outbox)
+                    .arg(">")
+                    .query_async(&mut conn),
+            )
+            .await
+            {
+                Ok(reply) => reply,
+                Err(_) => return Err(StoreError::Timeout(self.timeout)),
+            };
+        let (reclaimed, fresh) = match reply {
+            Ok(reply) => reply,
+            Err(e) if e.code() == Some("NOGROUP") => {
+                self.group_ready.store(false, Ordering::Release);
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(StoreError::Unavailable(e.to_string())),
+        };
+        let fresh = fresh.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids);
+        let entries: Vec<OutboxEntry> = reclaimed
+            .claimed
+            .into_iter()
+            .chain(fresh)
+            .filter_map(|entry| {
+                let key = entry.get::<String>("key")?;
+                let payload = entry.get::<String>("event")?;
+                Some(OutboxEntry {
+                    id: entry.id,
+                    event: OutboxEvent { key, payload },
+                })
+            })
+            .collect();
+        // Not truncated to `max`: entries XREADGROUP handed over are ours now; dropping them
+        // here would only delay them until they are reclaimed.
+        Ok(entries)
+    }
+
+    async fn outbox_ack(&self, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        self.bounded(
+            redis::pipe()
+                .atomic()
+                .xack(&self.keys.outbox, RELAY_GROUP, ids)
+                .ignore()
+                .xdel(&self.keys.outbox, ids)
+                .ignore()
+                .query_async::<()>(&mut conn),
+        )
+        .await
     }
 }

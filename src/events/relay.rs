@@ -1,0 +1,171 @@
+//! The outbox relay: moves events from the store's outbox to the publisher, removing each only
+//! after the publisher acknowledged it. At least once: an event may arrive twice (consumers
+//! de-duplicate by `eventId`), never zero times, and never for a change that was not stored.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::sync::watch;
+
+use super::publisher::{PublishError, Publisher};
+use crate::store::{Store, StoreError};
+
+/// Tuning for one relay; every app instance runs one.
+#[derive(Debug, Clone)]
+pub struct RelayOptions {
+    /// Unique per instance: the Redis consumer name its claims are recorded under.
+    pub consumer: String,
+    /// Events claimed per round.
+    pub batch: usize,
+    /// Pause when the outbox is empty.
+    pub poll_interval: Duration,
+    /// An entry claimed this long ago and not acknowledged is taken over (its relay died).
+    pub reclaim_after: Duration,
+    /// Log a warning when the backlog exceeds this many events…
+    pub warn_backlog: u64,
+    /// …or the oldest undelivered event is older than this.
+    pub warn_age: Duration,
+}
+
+/// Why a round did not deliver everything it claimed.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{failed} of {claimed} events not delivered: {first}")]
+    Publish {
+        failed: usize,
+        claimed: usize,
+        first: PublishError,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Relay {
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    options: RelayOptions,
+}
+
+/// Exponential backoff with jitter, so many instances do not retry in step.
+#[derive(Debug)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    const BASE: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(5);
+
+    fn next(&mut self) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        let ceiling = Self::BASE
+            .saturating_mul(1 << self.failures.min(8))
+            .min(Self::MAX);
+        ceiling.mul_f64(rand::rng().random_range(0.5..1.0))
+    }
+}
+
+impl Relay {
+    pub fn new(
+        store: Arc<dyn Store>,
+        publisher: Arc<dyn Publisher>,
+        options: RelayOptions,
+    ) -> Self {
+        Self {
+            store,
+            publisher,
+            options,
+        }
+    }
+
+    /// One round: claim a batch, publish it, acknowledge what was delivered.
+    /// Returns how many events were delivered.
+    pub async fn step(&self) -> Result<usize, RelayError> {
+        let entries = self
+            .store
+            .outbox_claim(
+                &self.options.consumer,
+                self.options.batch,
+                self.options.reclaim_after,
+            )
+            .await?;
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        // Sent together so librdkafka batches them; it keeps each partition's order.
+        let results = futures_util::future::join_all(
+            entries.iter().map(|e| self.publisher.publish(&e.event)),
+        )
+        .await;
+        let mut delivered = Vec::with_capacity(entries.len());
+        let mut first_error = None;
+        let mut failed = 0;
+        for (entry, result) in entries.iter().zip(results) {
+            match result {
+                Ok(()) => delivered.push(entry.id.clone()),
+                Err(error) => {
+                    failed += 1;
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        self.store.outbox_ack(&delivered).await?;
+        match first_error {
+            None => Ok(delivered.len()),
+            Some(first) => Err(RelayError::Publish {
+                failed,
+                claimed: entries.len(),
+                first,
+            }),
+        }
+    }
+
+    /// Runs until `shutdown` turns true: finishes the round in progress, then flushes the
+    /// publisher. Entries claimed but not acknowledged stay in the outbox for the next relay.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Backoff { failures: 0 };
+        let mut last_report = Instant::now();
+        tracing::info!(consumer = %self.options.consumer, "outbox relay started");
+        while !*shutdown.borrow() {
+            let pause = match self.step().await {
+                Ok(0) => self.options.poll_interval,
+                Ok(_) => {
+                    backoff.failures = 0;
+                    Duration::ZERO
+                }
+                Err(error) => {
+                    let pause = backoff.next();
+                    tracing::warn!(%error, retry_in = ?pause, "outbox relay round failed");
+                    pause
+                }
+            };
+            if last_report.elapsed() >= Duration::from_secs(10) {
+                last_report = Instant::now();
+                self.report_backlog().await;
+            }
+            if !pause.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        self.publisher.flush(Duration::from_secs(5)).await;
+        tracing::info!("outbox relay stopped");
+    }
+
+    async fn report_backlog(&self) {
+        if let Ok(stats) = self.store.outbox_stats().await {
+            let age = stats.oldest_age.unwrap_or_default();
+            if stats.backlog > self.options.warn_backlog || age > self.options.warn_age {
+                tracing::warn!(
+                    backlog = stats.backlog,
+                    oldest_age_secs = age.as_secs(),
+                    "booking events are waiting for delivery"
+                );
+            }
+        }
+    }
+}
