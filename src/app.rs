@@ -193,11 +193,16 @@ async fn publisher(config: &ServeConfig) -> Result<Arc<dyn Publisher>, BuildErro
         partitions: config.kafka_topic_partitions,
         replication: config.kafka_topic_replication,
     })?;
-    // Not fatal: a broker that is down now gets the topic when the relay first reaches it.
-    if let Err(error) = kafka.ensure_topic().await {
-        tracing::warn!(%error, "cannot make sure the Kafka topic exists yet");
-    }
-    Ok(Arc::new(kafka))
+    let kafka = Arc::new(kafka);
+    // In the background, so a slow or absent broker never delays start-up; a broker that is
+    // down now gets the topic when the relay first reaches it.
+    let creator = Arc::clone(&kafka);
+    tokio::spawn(async move {
+        if let Err(error) = creator.ensure_topic().await {
+            tracing::warn!(%error, "cannot make sure the Kafka topic exists yet");
+        }
+    });
+    Ok(kafka)
 }
 
 fn relay_options(config: &ServeConfig) -> RelayOptions {

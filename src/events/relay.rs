@@ -9,7 +9,7 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use super::publisher::{PublishError, Publisher};
-use crate::store::{Store, StoreError};
+use crate::store::{OutboxEntry, Store, StoreError};
 
 /// Tuning for one relay; every app instance runs one.
 #[derive(Debug, Clone)]
@@ -41,11 +41,14 @@ pub enum RelayError {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Relay {
     store: Arc<dyn Store>,
     publisher: Arc<dyn Publisher>,
     options: RelayOptions,
+    /// Claimed entries whose delivery failed: retried by this relay next round, before they
+    /// would otherwise wait `reclaim_after` for another relay to take them over.
+    retry: tokio::sync::Mutex<Vec<OutboxEntry>>,
 }
 
 /// Exponential backoff with jitter, so many instances do not retry in step.
@@ -77,20 +80,29 @@ impl Relay {
             store,
             publisher,
             options,
+            retry: tokio::sync::Mutex::new(Vec::new()),
         }
     }
 
     /// One round: claim a batch, publish it, acknowledge what was delivered.
     /// Returns how many events were delivered.
     pub async fn step(&self) -> Result<usize, RelayError> {
-        let entries = self
-            .store
-            .outbox_claim(
-                &self.options.consumer,
-                self.options.batch,
-                self.options.reclaim_after,
-            )
-            .await?;
+        let mut retry = self.retry.lock().await;
+        let mut entries = std::mem::take(&mut *retry);
+        let room = self.options.batch.saturating_sub(entries.len());
+        if room > 0 {
+            match self
+                .store
+                .outbox_claim(&self.options.consumer, room, self.options.reclaim_after)
+                .await
+            {
+                Ok(claimed) => entries.extend(claimed),
+                Err(error) => {
+                    *retry = entries;
+                    return Err(error.into());
+                }
+            }
+        }
         if entries.is_empty() {
             return Ok(0);
         }
@@ -99,24 +111,28 @@ impl Relay {
             entries.iter().map(|e| self.publisher.publish(&e.event)),
         )
         .await;
-        let mut delivered = Vec::with_capacity(entries.len());
+        let claimed = entries.len();
+        let mut delivered = Vec::with_capacity(claimed);
         let mut first_error = None;
-        let mut failed = 0;
-        for (entry, result) in entries.iter().zip(results) {
+        for (entry, result) in entries.into_iter().zip(results) {
             match result {
-                Ok(()) => delivered.push(entry.id.clone()),
+                Ok(()) => delivered.push(entry.id),
                 Err(error) => {
-                    failed += 1;
+                    retry.push(entry);
                     first_error.get_or_insert(error);
                 }
             }
         }
-        self.store.outbox_ack(&delivered).await?;
+        if let Err(error) = self.store.outbox_ack(&delivered).await {
+            // Delivered but not acknowledged: they will be delivered again (at least once).
+            tracing::warn!(%error, count = delivered.len(), "cannot acknowledge delivered events");
+            return Err(error.into());
+        }
         match first_error {
             None => Ok(delivered.len()),
             Some(first) => Err(RelayError::Publish {
-                failed,
-                claimed: entries.len(),
+                failed: retry.len(),
+                claimed,
                 first,
             }),
         }

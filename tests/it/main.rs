@@ -3,6 +3,7 @@
 
 mod api;
 mod conformance;
+mod events;
 mod harness;
 mod process;
 mod resilience;
