@@ -7,3 +7,4 @@ mod events;
 mod harness;
 mod process;
 mod resilience;
+mod web;
