@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO_JOBS ?= 2
 
-.PHONY: run run-seed test test-deps lint
+.PHONY: run run-seed test test-deps test-browser lint
 
 ## Start the server on http://127.0.0.1:3000 with the in-memory store and the demo catalogue.
 run:
@@ -12,13 +12,22 @@ run:
 run-seed:
 	JKJAV_LOG_FORMAT=pretty JKJAV_CATALOGUE=data/seed-2021.toml cargo run -j$(CARGO_JOBS) -- serve
 
-## Install what the tests need when it is missing (redis-server from Debian's packages).
+## Install what the tests need when it is missing: redis-server and chromium from Debian's
+## packages (never a downloaded browser), and the browser tests' pinned npm packages.
 test-deps:
 	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@command -v redis-server >/dev/null || { echo "redis-server is required and could not be installed" >&2; exit 1; }
+	@test -x /usr/bin/chromium || { echo "installing chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium || { echo "/usr/bin/chromium is required (apt-get install chromium) and could not be installed" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "installing nodejs and npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@node tests/browser/deps-installed.mjs || \
+	  npm ci --prefix tests/browser --no-audit --no-fund
 
-## Every test: unit, property and integration (real redis-server on free loopback ports).
+## Every test: unit, property and integration (real redis-server on free loopback ports), then
+## the browser tests.
 test: test-deps
 	cargo fmt --all -- --check
 	cargo clippy -j$(CARGO_JOBS) --all-targets -- -D warnings
@@ -27,6 +36,13 @@ test: test-deps
 	else \
 	  cargo test -j$(CARGO_JOBS) --no-fail-fast; \
 	fi
+	$(MAKE) test-browser
+
+## The citizen pages in Debian's chromium (journeys with JS on and off, axe-core, screenshots in
+## test-artifacts/). Builds the binary the tests start.
+test-browser: test-deps
+	cargo build -j$(CARGO_JOBS)
+	cd tests/browser && node --test --test-concurrency=1
 
 lint:
 	cargo fmt --all -- --check
