@@ -6,7 +6,7 @@ use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State as AxumState};
 use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -316,7 +316,7 @@ pub struct FieldQuery {
 }
 
 /// htmx's inline check of one field as it changes: answers that field's markup, with its error
-/// if it has one. Nothing is stored, so no CSRF check is needed; the full submit checks again.
+/// if it has one. htmx sends the whole form, token included, which is checked like any POST.
 pub async fn validate(
     ctx: Ctx,
     Query(query): Query<FieldQuery>,
@@ -325,6 +325,9 @@ pub async fn validate(
     let Ok(Form(values)) = form else {
         return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
     };
+    if !ctx.csrf_matches(&values.csrf) {
+        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
+    }
     let mut errors = Errors::default();
     values.parse_person(ctx.t, &mut errors);
     let Some(field) = values
@@ -381,7 +384,5 @@ pub async fn confirmation(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Re
     };
     ctx.render(StatusCode::OK, &page)
 }
-
-use axum::response::IntoResponse;
 
 web_page!(BookPage, BookedPage);

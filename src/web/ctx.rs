@@ -27,6 +27,8 @@ pub struct Ctx {
     pub htmx: bool,
     /// The path and query of this request, so the language switcher can come back to it.
     pub path: String,
+    /// A GET: coming back to `path` shows the same page (after a POST it would not).
+    pub is_get: bool,
     /// The double-submit token: the cookie's value, or a new one this response sets.
     csrf: String,
     csrf_is_new: bool,
@@ -42,7 +44,7 @@ impl FromRequestParts<AppState> for Ctx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self::from_headers(
+        let mut ctx = Self::from_headers(
             &parts.headers,
             parts
                 .uri
@@ -50,7 +52,9 @@ impl FromRequestParts<AppState> for Ctx {
                 .map_or("/", |p| p.as_str())
                 .to_owned(),
             state.config.secure_cookies,
-        ))
+        );
+        ctx.is_get = parts.method == axum::http::Method::GET;
+        Ok(ctx)
     }
 }
 
@@ -84,6 +88,7 @@ impl Ctx {
             t: lang.messages(),
             htmx,
             path,
+            is_get: true,
             csrf,
             csrf_is_new,
             secure,

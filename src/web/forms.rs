@@ -9,7 +9,7 @@ use super::i18n::Messages;
 use crate::domain::{Address, ParseError, PersonId, PersonName, Phone, Postcode, Reference};
 
 /// One input with its label, hint, entered value and error.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FieldView {
     pub name: &'static str,
     pub label: &'static str,
@@ -28,6 +28,16 @@ pub struct FieldView {
     pub described_by: String,
     /// Where htmx sends the form to check this one field when it changes; empty for none.
     pub validate_url: String,
+}
+
+/// The entered value is personal data: never printed.
+impl fmt::Debug for FieldView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldView")
+            .field("name", &self.name)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FieldView {

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::ctx::Ctx;
 use super::i18n::{Lang, Messages};
@@ -89,9 +89,11 @@ impl Ctx {
         self.with_cookies(response)
     }
 
-    /// Post/redirect/get: 303 to `to`, carrying any cookies.
+    /// Post/redirect/get: 303 to `to`, carrying any cookies. A `to` that cannot be a header
+    /// value (it comes from a query string at times) goes home instead.
     pub fn redirect(&self, to: &str) -> Response {
-        self.with_cookies(Redirect::to(to).into_response())
+        let location = HeaderValue::from_str(to).unwrap_or_else(|_| HeaderValue::from_static("/"));
+        self.with_cookies((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
     }
 
     fn with_cookies(&self, mut response: Response) -> Response {
@@ -129,10 +131,14 @@ impl Ctx {
             NoticeKind::Unavailable => (
                 t.unavailable_title,
                 vec![t.unavailable_body.to_owned(), t.unavailable_safe.to_owned()],
-                vec![
-                    Link::new(self.path.clone(), t.link_try_again),
-                    Link::new("/check", t.link_check),
-                ],
+                if self.is_get {
+                    vec![
+                        Link::new(self.path.clone(), t.link_try_again),
+                        Link::new("/check", t.link_check),
+                    ]
+                } else {
+                    vec![Link::new("/check", t.link_check), home]
+                },
             ),
             NoticeKind::Forbidden => (
                 t.forbidden_title,

@@ -266,7 +266,8 @@ test("axe-core finds no violations on any page, and screenshots are saved", { ti
       await page.goto(`${server.base}/my-booking/cancel`);
       await check("cancel");
       await submit(page);
-      await page.locator("a[href='/my-booking/cancel']").waitFor({ state: "detached" });
+      await page.locator("form[action='/my-booking/cancel']").waitFor({ state: "detached" });
+      await page.locator("dl.details", { hasText: TEXT[lang].cancelled }).waitFor();
       await check("cancelled");
       await page.goto(`${server.base}/check`);
       await check("check");

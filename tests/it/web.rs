@@ -326,6 +326,9 @@ async fn inline_validation_answers_one_field_with_its_error() {
         .post_htmx("/book/validate?field=id_number", &form)
         .await;
     assert!(!fine.body.contains("error-message"));
+    form.retain(|(k, _)| *k != "csrf");
+    let forged = browser.post_htmx("/book/validate?field=phone", &form).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -462,6 +465,9 @@ async fn the_language_comes_from_the_cookie_then_accept_language_then_malay() {
 
     let elsewhere = browser.get("/lang/ms?back=//evil.example/").await;
     assert_eq!(elsewhere.location(), "/", "never redirects off the site");
+    let header_injection = browser.get("/lang/ms?back=/%0D%0ASet-Cookie:%20x=1").await;
+    assert_eq!(header_injection.status, StatusCode::SEE_OTHER);
+    assert_eq!(header_injection.location(), "/");
 }
 
 #[tokio::test]
