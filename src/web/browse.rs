@@ -28,14 +28,16 @@ struct HomePage {
     when: String,
     when_iso: String,
     countdown: String,
+    /// States with centres, as links; the others only named, so a phone need not scroll past
+    /// a dozen dead ends.
     states: Vec<StateRow>,
+    empty_states: String,
 }
 
 #[derive(Debug)]
 struct StateRow {
     code: &'static str,
     name: &'static str,
-    centres: usize,
     summary: String,
 }
 
@@ -60,23 +62,28 @@ pub async fn home(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
             String::new(),
         ),
     };
-    let states = State::ALL
+    let (with, without): (Vec<State>, Vec<State>) = State::ALL
+        .into_iter()
+        .partition(|s| catalogue.centres_in(*s).next().is_some());
+    let states = with
         .into_iter()
         .map(|s| {
-            let centres = catalogue.centres_in(s).count();
-            let summary = match centres {
-                0 => t.no_centres.to_owned(),
+            let summary = match catalogue.centres_in(s).count() {
                 1 => format!("1 {}", t.centre_one),
                 n => format!("{} {}", ctx.lang.number(n as u64), t.centre_many),
             };
             StateRow {
                 code: s.code(),
                 name: s.name(),
-                centres,
                 summary,
             }
         })
         .collect();
+    let empty_states = without
+        .into_iter()
+        .map(State::name)
+        .collect::<Vec<_>>()
+        .join(", ");
     let page = HomePage {
         chrome: ctx.chrome(t.home_title),
         t,
@@ -86,6 +93,7 @@ pub async fn home(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
         when_iso,
         countdown,
         states,
+        empty_states,
     };
     ctx.render(StatusCode::OK, &page)
 }

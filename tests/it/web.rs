@@ -636,3 +636,34 @@ async fn when_the_store_is_down_pages_still_render_and_a_booking_gets_a_friendly
     assert!(refused.headers.contains_key("retry-after"));
     assert!(refused.body.contains("Sistem terlalu sibuk sekarang"));
 }
+
+#[tokio::test]
+async fn a_request_past_its_time_limit_gets_a_friendly_503_page_or_a_problem_document() {
+    let dead_redis = format!("redis://127.0.0.1:{}", free_port());
+    let app = TestApp::spawn_with(catalogue(2), |config| {
+        config.redis_url = Some(dead_redis);
+        config.redis_timeout_ms = 2_000;
+        config.request_timeout_ms = 100;
+    })
+    .await;
+    let page = app
+        .client
+        .get(app.url("/centres/TEST"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.headers().contains_key("retry-after"));
+    assert!(page.headers().contains_key("content-security-policy"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Sistem terlalu sibuk sekarang")
+    );
+
+    let api = app.get("/api/v1/centres/TEST/availability").await;
+    assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
+}
