@@ -140,6 +140,31 @@ test("the whole journey works with JavaScript off (English)", { timeout: 120_000
   await withSetup((server, browser) => journey(server, browser, { js: false, lang: "en" }));
 });
 
+test("with htmx, back and forward and bookmarks show the right page", { timeout: 120_000 }, async () => {
+  await withSetup(async (server, browser) => {
+    const { context, page, problems } = await newPage(browser);
+    await page.goto(`${server.base}/`);
+    await page.waitForFunction(() => window.htmx !== undefined);
+    await page.locator("a.choice", { hasText: "Selangor" }).click();
+    await heading(page, "Selangor");
+    await page.locator(".card a", { hasText: "IDCC Shah Alam" }).click();
+    await heading(page, "IDCC Shah Alam");
+    assert.equal(await page.title(), "IDCC Shah Alam · Janji Temu Vaksin", "the title follows the swap");
+    await page.goBack();
+    await heading(page, "Selangor");
+    assert.match(page.url(), /\/states\/selangor$/);
+    await page.goForward();
+    await heading(page, "IDCC Shah Alam");
+    // The pushed address is a real page: opening it afresh shows the same.
+    const bookmark = page.url();
+    const fresh = await context.newPage();
+    await fresh.goto(bookmark);
+    await heading(fresh, "IDCC Shah Alam");
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
+
 test("a slot that sells out while the form is open gets the sold-out page", { timeout: 120_000 }, async () => {
   await withSetup(async (server, browser) => {
     for (const js of [true, false]) {

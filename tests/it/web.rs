@@ -667,3 +667,35 @@ async fn a_request_past_its_time_limit_gets_a_friendly_503_page_or_a_problem_doc
     assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(api.headers()["content-type"], "application/problem+json");
 }
+
+#[tokio::test]
+async fn after_closing_the_home_page_says_so_and_booking_is_refused() {
+    let toml = r#"
+        [campaign]
+        id = "web-closed"
+        name = "Over"
+        opens_at = "2021-05-26T12:00:00+08:00"
+        closes_at = "2021-06-14T23:59:59+08:00"
+
+        [[centre]]
+        code = "TEST"
+        name = "Test Centre"
+        state = "selangor"
+        dates = { from = "2030-01-01", to = "2030-01-01" }
+        windows = [{ time = "09:00-12:00", capacity = 5 }]
+    "#;
+    let app = TestApp::spawn(jkjav::catalogue::Catalogue::from_toml(toml).unwrap(), None).await;
+    let mut browser = Browser::new(app).await;
+    let home = browser.get("/").await;
+    assert!(home.body.contains("Tempahan sudah ditutup"));
+    assert!(home.body.contains("Isnin, 14 Jun 2021, 23:59"));
+    assert!(!home.body.contains("id=\"countdown\""));
+    let form = browser.get(SLOT_PAGE).await;
+    assert!(form.body.contains("<h1>Tempahan sudah ditutup</h1>"));
+    let csrf = browser.cookie("jkjav_csrf");
+    let refused = browser
+        .post("/book", &booking_form(&csrf, &mykad(12)))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("<h1>Tempahan sudah ditutup</h1>"));
+}
