@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO_JOBS ?= 2
 
-.PHONY: run run-seed test test-deps lint
+.PHONY: run run-seed test test-deps test-browser lint
 
 ## Start the server on http://127.0.0.1:3000 with the in-memory store and the demo catalogue.
 run:
@@ -14,8 +14,9 @@ run-seed:
 
 TANSU ?= $(shell command -v tansu 2>/dev/null || echo $${CARGO_HOME:-$$HOME/.cargo}/bin/tansu)
 
-## Install what the tests need when it is missing: redis-server (Debian's package) and the
-## tansu Kafka-compatible broker (cargo install, once: ~15 min on 2 cores, then reused).
+## Install what the tests need when it is missing: redis-server and chromium from Debian's
+## packages (never a downloaded browser), the browser tests' pinned npm packages, and the tansu
+## Kafka-compatible broker (cargo install, once: ~15 min on 2 cores, then reused).
 test-deps:
 	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
@@ -23,8 +24,16 @@ test-deps:
 	@test -x "$(TANSU)" || { echo "installing the tansu broker (cargo install, takes a while once)"; \
 	  cargo install tansu --locked --features dynostore -j$(CARGO_JOBS); }
 	@test -x "$(TANSU)" || { echo "tansu is required and could not be installed" >&2; exit 1; }
+	@test -x /usr/bin/chromium || { echo "installing chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium || { echo "/usr/bin/chromium is required (apt-get install chromium) and could not be installed" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "installing nodejs and npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@node tests/browser/deps-installed.mjs || \
+	  npm ci --prefix tests/browser --no-audit --no-fund
 
-## Every test: unit, property and integration (real redis-server on free loopback ports).
+## Every test: unit, property and integration (real redis-server on free loopback ports), then
+## the browser tests.
 test: test-deps
 	@echo "tansu: $(TANSU)"
 	cargo fmt --all -- --check
@@ -34,6 +43,13 @@ test: test-deps
 	else \
 	  TANSU_BIN=$(TANSU) cargo test -j$(CARGO_JOBS) --no-fail-fast; \
 	fi
+	$(MAKE) test-browser
+
+## The citizen pages in Debian's chromium (journeys with JS on and off, axe-core, screenshots in
+## test-artifacts/). Builds the binary the tests start.
+test-browser: test-deps
+	cargo build -j$(CARGO_JOBS)
+	cd tests/browser && node --test --test-concurrency=1
 
 lint:
 	cargo fmt --all -- --check

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State as AxumState};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -29,6 +29,7 @@ use crate::events::publisher::{
 };
 use crate::events::relay::{Relay, RelayOptions};
 use crate::store::{MemoryStore, RedisStore, RedisStoreOptions, Store, StoreError};
+use crate::web;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -222,17 +223,20 @@ fn relay_options(config: &ServeConfig) -> RelayOptions {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let request_timeout = state.config.request_timeout();
+    let secure_cookies = state.config.secure_cookies;
     Router::new()
         .merge(v1::router())
         .merge(seed::router())
         .merge(docs::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        // The citizen pages are not built yet; the interactive API reference is the front door.
-        .route("/", get(|| async { Redirect::to("/docs") }))
+        .merge(web::router())
         .fallback(not_found)
         .with_state(state)
-        .layer(middleware::from_fn_with_state(request_timeout, bound_request_time))
+        .layer(middleware::from_fn_with_state(
+            (request_timeout, secure_cookies),
+            bound_request_time,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -256,24 +260,44 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// Past the request timeout the client gets 503 + Retry-After, never a hang.
+/// Past the request timeout the client gets 503 + Retry-After, never a hang: a friendly page
+/// for a browser, a problem document for an API client.
 async fn bound_request_time(
-    AxumState(limit): AxumState<Duration>,
+    AxumState((limit, secure_cookies)): AxumState<(Duration, bool)>,
     request: Request,
     next: Next,
 ) -> Response {
+    let html = web::wants_html(request.headers())
+        .then(|| (request.headers().clone(), request.uri().path().to_owned()));
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::Unavailable {
-            retry_after_secs: crate::api::problem::retry_after_secs(),
-            cause: format!("request exceeded {limit:?}"),
+        Err(_) => {
+            let cause = format!("request exceeded {limit:?}");
+            match html {
+                Some((headers, path)) => {
+                    tracing::warn!(%cause, "request failed");
+                    web::overloaded_page(&headers, &path, secure_cookies)
+                }
+                None => ApiError::Unavailable {
+                    retry_after_secs: crate::api::problem::retry_after_secs(),
+                    cause,
+                }
+                .into_response(),
+            }
         }
-        .into_response(),
     }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("there is nothing at this address".into())
+async fn not_found(
+    AxumState(state): AxumState<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if web::wants_html(&headers) {
+        web::not_found_page(&headers, uri.path(), state.config.secure_cookies)
+    } else {
+        ApiError::NotFound("there is nothing at this address".into()).into_response()
+    }
 }
 
 /// Liveness: the process is up and serving.

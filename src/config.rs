@@ -123,6 +123,11 @@ pub struct ServeConfig {
     /// On SIGTERM/Ctrl-C, how long in-flight requests get to finish.
     #[arg(long, env = "JKJAV_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+
+    /// Mark the web pages' cookies `Secure` (only sent over https). Also done per request when
+    /// a proxy says `X-Forwarded-Proto: https`; set this when TLS ends before such a proxy.
+    #[arg(long, env = "JKJAV_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 impl ServeConfig {
@@ -163,6 +168,7 @@ impl ServeConfig {
             retry_after_secs: 2,
             snapshot_max_age_ms: 1_000,
             shutdown_grace_secs: 20,
+            secure_cookies: false,
         }
     }
 }

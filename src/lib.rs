@@ -5,6 +5,8 @@
 //! - [`config`]: every setting as a flag and an environment variable.
 //! - [`app`]: `Application::build` wires store → service → router; middleware (request ids,
 //!   timeouts, body limits); `/healthz` and `/readyz`.
+//! - [`web`]: the citizen pages (askama + htmx, Bahasa Melayu and English, works without
+//!   JavaScript), CSRF, the friendly error pages.
 //! - [`api`]: the JSON front ends — `/api/v1` (problem+json errors, OpenAPI at `/openapi.json`,
 //!   docs at `/docs`) and the 2021 seed's `/stations/{name}` and `/booking`.
 //! - [`booking`]: `BookingService`, the one path to book, cancel and look up, and the
@@ -24,3 +26,4 @@ pub mod domain;
 pub mod events;
 pub mod store;
 pub mod telemetry;
+pub mod web;

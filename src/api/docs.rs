@@ -49,7 +49,8 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Assets compiled into the binary; versioned names, so they can be cached for a year.
+/// Assets compiled into the binary (the API reference's and the web pages'). Vendored files
+/// carry their version in the name, so they can be cached for a year.
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "vendor/swagger-ui-bundle-5.35.0.js",
@@ -60,6 +61,21 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "vendor/swagger-ui-5.35.0.css",
         "text/css",
         include_bytes!("../../static/vendor/swagger-ui-5.35.0.css"),
+    ),
+    (
+        "vendor/htmx-2.0.11.min.js",
+        "text/javascript",
+        include_bytes!("../../static/vendor/htmx-2.0.11.min.js"),
+    ),
+    (
+        "app.css",
+        "text/css",
+        include_bytes!("../../static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript",
+        include_bytes!("../../static/app.js"),
     ),
     (
         "docs-init.js",

@@ -8,3 +8,4 @@ mod harness;
 mod process;
 mod resilience;
 mod tansu;
+mod web;

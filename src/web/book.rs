@@ -1,0 +1,388 @@
+//! Booking: the form (slot shown and changeable), its submission (303 to the confirmation, or
+//! 422 with the form and its errors), inline validation for htmx, and the confirmation page.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State as AxumState};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::browse::{remaining_label, window_label};
+use super::ctx::Ctx;
+use super::forms::{BookForm, ErrorItem, Errors, FieldView};
+use super::i18n::Messages;
+use super::manage::{BookingDetails, booking_cookie_value, current_booking};
+use super::page::{Chrome, NoticeKind, web_page};
+use super::qr::qr_svg;
+use crate::app::AppState;
+use crate::booking::{BookError, BookingRequest};
+use crate::catalogue::{Centre, Phase};
+use crate::domain::{CentreCode, Person, SlotKey, TimeWindow, parse_iso_date};
+
+#[derive(Debug, Template)]
+#[template(path = "partials/book.html")]
+struct BookPage {
+    chrome: Chrome,
+    t: &'static Messages,
+    csrf: String,
+    state_code: &'static str,
+    state_name: &'static str,
+    centre_code: String,
+    centre_name: String,
+    centre_address: String,
+    slot_error: String,
+    slot_groups: Vec<SlotGroup>,
+    fields: Vec<FieldView>,
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Debug)]
+struct SlotGroup {
+    label: String,
+    options: Vec<SlotOption>,
+}
+
+#[derive(Debug)]
+struct SlotOption {
+    value: String,
+    label: String,
+    selected: bool,
+    disabled: bool,
+}
+
+/// A slot as the form's `<select>` writes it: `2021-05-16_0900-1200`.
+fn slot_value(slot: &SlotKey) -> String {
+    format!("{}_{}", slot.date, slot.window.code())
+}
+
+fn parse_slot_value(centre: &CentreCode, raw: &str) -> Option<SlotKey> {
+    let (date, window) = raw.split_once('_')?;
+    Some(SlotKey {
+        centre: centre.clone(),
+        date: parse_iso_date(date).ok()?,
+        window: TimeWindow::parse(window).ok()?,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SlotQuery {
+    centre: String,
+    date: String,
+    window: String,
+}
+
+/// The slot a link names, if the catalogue has it.
+fn chosen_slot<'a>(state: &'a AppState, query: &SlotQuery) -> Option<(&'a Centre, SlotKey)> {
+    let catalogue = state.service.catalogue();
+    let centre = catalogue.centre(&CentreCode::parse(&query.centre).ok()?)?;
+    let date: NaiveDate = parse_iso_date(&query.date).ok()?;
+    let window = TimeWindow::parse(&query.window).ok()?;
+    let slot = SlotKey {
+        centre: centre.code.clone(),
+        date,
+        window,
+    };
+    catalogue.capacity(&slot)?;
+    Some((centre, slot))
+}
+
+/// The refusal page for a campaign that is not open, if it is not.
+fn phase_notice(ctx: &Ctx, state: &AppState, status: StatusCode) -> Option<Response> {
+    match state
+        .service
+        .catalogue()
+        .campaign()
+        .phase(chrono::Utc::now())
+    {
+        Phase::Open => None,
+        Phase::NotOpen { opens_at } => Some(ctx.notice(
+            status,
+            NoticeKind::NotOpen {
+                opens_at: ctx.lang.date_time(opens_at),
+            },
+        )),
+        Phase::Closed { closed_at } => Some(ctx.notice(
+            status,
+            NoticeKind::Closed {
+                closed_at: ctx.lang.date_time(closed_at),
+            },
+        )),
+    }
+}
+
+pub async fn form(
+    ctx: Ctx,
+    AxumState(state): AxumState<AppState>,
+    Query(query): Query<SlotQuery>,
+) -> Response {
+    let Some((centre, slot)) = chosen_slot(&state, &query) else {
+        return ctx.notice(StatusCode::NOT_FOUND, NoticeKind::NotFound);
+    };
+    if let Some(refusal) = phase_notice(&ctx, &state, StatusCode::OK) {
+        return refusal;
+    }
+    let counts = state.service.availability().await.ok();
+    if counts.as_ref().is_some_and(|c| c.remaining(&slot) == 0) {
+        return ctx.notice(
+            StatusCode::OK,
+            NoticeKind::SoldOut {
+                centre_href: format!("/centres/{}", centre.code),
+            },
+        );
+    }
+    let values = BookForm {
+        slot: slot_value(&slot),
+        ..BookForm::default()
+    };
+    let page = book_page(&ctx, &state, centre, &values, &Errors::default(), counts).await;
+    ctx.render(StatusCode::OK, &page)
+}
+
+async fn book_page(
+    ctx: &Ctx,
+    state: &AppState,
+    centre: &Centre,
+    values: &BookForm,
+    errors: &Errors,
+    counts: Option<crate::booking::Availability>,
+) -> BookPage {
+    let t = ctx.t;
+    let mut groups: Vec<SlotGroup> = Vec::new();
+    for (slot, _) in state.service.catalogue().slots_of(&centre.code) {
+        let value = slot_value(slot);
+        let (left, remaining) = remaining_label(ctx.lang, counts.as_ref(), slot);
+        let selected = value == values.slot;
+        let option = SlotOption {
+            label: format!("{} · {left}", window_label(ctx.lang, &slot.window)),
+            selected,
+            disabled: remaining == 0 && !selected,
+            value,
+        };
+        let label = ctx.lang.long_date(slot.date);
+        match groups.last_mut() {
+            Some(group) if group.label == label => group.options.push(option),
+            _ => groups.push(SlotGroup {
+                label,
+                options: vec![option],
+            }),
+        }
+    }
+    let mut summary = Vec::new();
+    let slot_error = errors.get("slot");
+    if !slot_error.is_empty() {
+        summary.push(ErrorItem {
+            field: "slot".into(),
+            message: slot_error.clone(),
+        });
+    }
+    summary.extend(errors.summary().into_iter().filter(|e| e.field != "slot"));
+    BookPage {
+        chrome: ctx.chrome(t.book_title),
+        t,
+        csrf: ctx.csrf().to_owned(),
+        state_code: centre.state.code(),
+        state_name: centre.state.name(),
+        centre_code: centre.code.to_string(),
+        centre_name: centre.name.clone(),
+        centre_address: centre.address.clone(),
+        slot_error,
+        slot_groups: groups,
+        fields: values.fields(t, errors),
+        errors: summary,
+    }
+}
+
+pub async fn submit(
+    ctx: Ctx,
+    AxumState(state): AxumState<AppState>,
+    form: Result<Form<BookForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(values)) = form else {
+        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
+    };
+    if !ctx.csrf_matches(&values.csrf) {
+        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
+    }
+    let t = ctx.t;
+    let catalogue = state.service.catalogue();
+    let Some(centre) = CentreCode::parse(&values.centre)
+        .ok()
+        .and_then(|code| catalogue.centre(&code))
+    else {
+        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
+    };
+    let mut errors = Errors::default();
+    let slot = parse_slot_value(&centre.code, &values.slot)
+        .filter(|slot| catalogue.capacity(slot).is_some());
+    if slot.is_none() {
+        errors.add("slot", t.err_slot);
+    }
+    let person = values.parse_person(t, &mut errors);
+    let request = match (
+        slot,
+        person.id,
+        person.name,
+        person.phone,
+        person.address,
+        person.postcode,
+    ) {
+        (Some(slot), Some(id), Some(name), Some(phone), Some(address), Some(postcode))
+            if errors.is_empty() =>
+        {
+            BookingRequest {
+                slot,
+                person: Person {
+                    id,
+                    name,
+                    phone,
+                    address,
+                    postcode,
+                },
+            }
+        }
+        _ => return refused_form(&ctx, &state, centre, &values, &errors).await,
+    };
+    match state.service.book(request).await {
+        Ok(booking) => {
+            let mut response = ctx.redirect("/booked");
+            if let Some(cookie) = ctx.booking_cookie_header(&booking_cookie_value(&booking)) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(BookError::SoldOut) => ctx.notice(
+            StatusCode::CONFLICT,
+            NoticeKind::SoldOut {
+                centre_href: format!("/centres/{}", centre.code),
+            },
+        ),
+        Err(BookError::AlreadyBooked) => {
+            let mut errors = Errors::default();
+            errors.add("id_number", t.err_already_booked);
+            let page = book_page(
+                &ctx,
+                &state,
+                centre,
+                &values,
+                &errors,
+                state.service.availability().await.ok(),
+            )
+            .await;
+            ctx.render(StatusCode::CONFLICT, &page)
+        }
+        Err(BookError::UnknownSlot) => {
+            let mut errors = Errors::default();
+            errors.add("slot", t.err_slot);
+            refused_form(&ctx, &state, centre, &values, &errors).await
+        }
+        Err(BookError::NotOpen { .. } | BookError::Closed { .. }) => {
+            phase_notice(&ctx, &state, StatusCode::CONFLICT)
+                .unwrap_or_else(|| ctx.notice(StatusCode::CONFLICT, NoticeKind::Error))
+        }
+        Err(BookError::Unavailable(error)) => {
+            tracing::warn!(%error, "booking failed: store unavailable");
+            ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable)
+        }
+    }
+}
+
+/// 422: the form again, with what was entered and every error.
+async fn refused_form(
+    ctx: &Ctx,
+    state: &AppState,
+    centre: &Centre,
+    values: &BookForm,
+    errors: &Errors,
+) -> Response {
+    let counts = state.service.availability().await.ok();
+    let page = book_page(ctx, state, centre, values, errors, counts).await;
+    ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+#[derive(Debug, Template)]
+#[template(path = "partials/field_only.html")]
+struct FieldPartial {
+    t: &'static Messages,
+    f: FieldView,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FieldQuery {
+    field: String,
+}
+
+/// htmx's inline check of one field as it changes: answers that field's markup, with its error
+/// if it has one. htmx sends the whole form, token included, which is checked like any POST.
+pub async fn validate(
+    ctx: Ctx,
+    Query(query): Query<FieldQuery>,
+    form: Result<Form<BookForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(values)) = form else {
+        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
+    };
+    if !ctx.csrf_matches(&values.csrf) {
+        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
+    }
+    let mut errors = Errors::default();
+    values.parse_person(ctx.t, &mut errors);
+    let Some(field) = values
+        .fields(ctx.t, &errors)
+        .into_iter()
+        .find(|f| f.name == query.field)
+    else {
+        return ctx.notice(StatusCode::NOT_FOUND, NoticeKind::NotFound);
+    };
+    let partial = FieldPartial { t: ctx.t, f: field };
+    match partial.render() {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "the field partial failed to render");
+            ctx.notice(StatusCode::INTERNAL_SERVER_ERROR, NoticeKind::Error)
+        }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "partials/booked.html")]
+struct BookedPage {
+    chrome: Chrome,
+    t: &'static Messages,
+    reference: String,
+    qr_svg: String,
+    d: BookingDetails,
+}
+
+/// The confirmation: shown from the store, never from what the form said.
+pub async fn confirmation(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
+    let booking = match current_booking(&ctx, &state).await {
+        Ok(booking) => booking,
+        Err(response) => return response,
+    };
+    if !booking.is_active() {
+        return ctx.redirect("/my-booking");
+    }
+    let t = ctx.t;
+    let reference = booking.reference.to_string();
+    let page = BookedPage {
+        chrome: ctx.chrome(t.booked_title),
+        t,
+        qr_svg: qr_svg(&reference, t.booked_qr_label),
+        reference,
+        d: BookingDetails::new(&ctx, &state, &booking),
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+web_page!(BookPage, BookedPage);

@@ -1,0 +1,346 @@
+//! Form fields as the templates render them, and parsing submitted text into domain types with
+//! an error message in the person's language next to each field.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use super::i18n::Messages;
+use crate::domain::{Address, ParseError, PersonId, PersonName, Phone, Postcode, Reference};
+
+/// One input with its label, hint, entered value and error.
+#[derive(Default)]
+pub struct FieldView {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub value: String,
+    pub error: String,
+    pub input_type: &'static str,
+    pub autocomplete: &'static str,
+    pub inputmode: &'static str,
+    pub maxlength: usize,
+    /// Codes (references, passport numbers): no spell check, capitals on phone keyboards.
+    pub no_spellcheck: bool,
+    pub multiline: bool,
+    pub required: bool,
+    /// The hint's and the error's ids, for `aria-describedby`.
+    pub described_by: String,
+    /// Where htmx sends the form to check this one field when it changes; empty for none.
+    pub validate_url: String,
+}
+
+/// The entered value is personal data: never printed.
+impl fmt::Debug for FieldView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldView")
+            .field("name", &self.name)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FieldView {
+    fn finish(mut self) -> Self {
+        let mut ids = Vec::new();
+        if !self.error.is_empty() {
+            ids.push(format!("{}-error", self.name));
+        }
+        if !self.hint.is_empty() {
+            ids.push(format!("{}-hint", self.name));
+        }
+        self.described_by = ids.join(" ");
+        self
+    }
+}
+
+/// An entry of the error summary: links to its field (empty `field` for a form-wide error).
+#[derive(Debug, Clone)]
+pub struct ErrorItem {
+    pub field: String,
+    pub message: String,
+}
+
+/// Per-field error messages, keyed by field name, in the order of the form.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<(&'static str, String)>);
+
+impl Errors {
+    /// Parses `raw`; on failure records "required" for empty input and `invalid` otherwise.
+    pub fn check<T>(
+        &mut self,
+        t: &Messages,
+        field: &'static str,
+        raw: &str,
+        parsed: Result<T, ParseError>,
+        invalid: &'static str,
+    ) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(_) => {
+                let message = if raw.trim().is_empty() {
+                    t.err_required
+                } else {
+                    invalid
+                };
+                self.0.push((field, message.to_owned()));
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> String {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, message)| message.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn summary(&self) -> Vec<ErrorItem> {
+        self.0
+            .iter()
+            .map(|(field, message)| ErrorItem {
+                field: (*field).to_owned(),
+                message: message.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The booking form as submitted. Every field is text so that each can be reported.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct BookForm {
+    pub csrf: String,
+    pub centre: String,
+    pub slot: String,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+    pub postcode: String,
+}
+
+/// Personal data: never printed.
+impl fmt::Debug for BookForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BookForm { .. }")
+    }
+}
+
+/// The person's fields of a booking, parsed.
+#[derive(Debug)]
+pub struct PersonFields {
+    pub id: Option<PersonId>,
+    pub name: Option<PersonName>,
+    pub phone: Option<Phone>,
+    pub address: Option<Address>,
+    pub postcode: Option<Option<Postcode>>,
+}
+
+impl BookForm {
+    pub fn parse_person(&self, t: &Messages, errors: &mut Errors) -> PersonFields {
+        let id = errors.check(
+            t,
+            "id_number",
+            &self.id_number,
+            PersonId::parse(&self.id_number),
+            t.err_id_number,
+        );
+        let name = errors.check(
+            t,
+            "name",
+            &self.name,
+            PersonName::parse(&self.name),
+            t.err_name,
+        );
+        let phone = errors.check(
+            t,
+            "phone",
+            &self.phone,
+            Phone::parse(&self.phone),
+            t.err_phone,
+        );
+        let address = errors.check(
+            t,
+            "address",
+            &self.address,
+            Address::parse(&self.address),
+            t.err_address,
+        );
+        let postcode = if self.postcode.trim().is_empty() {
+            Some(None)
+        } else {
+            errors
+                .check(
+                    t,
+                    "postcode",
+                    &self.postcode,
+                    Postcode::parse(&self.postcode),
+                    t.err_postcode,
+                )
+                .map(Some)
+        };
+        PersonFields {
+            id,
+            name,
+            phone,
+            address,
+            postcode,
+        }
+    }
+
+    /// The person's inputs, with what was entered and any errors.
+    pub fn fields(&self, t: &'static Messages, errors: &Errors) -> Vec<FieldView> {
+        let validate = |name: &str| format!("/book/validate?field={name}");
+        vec![
+            FieldView {
+                name: "id_number",
+                label: t.label_id_number,
+                hint: t.hint_id_number,
+                value: self.id_number.clone(),
+                error: errors.get("id_number"),
+                input_type: "text",
+                autocomplete: "off",
+                maxlength: 24,
+                no_spellcheck: true,
+                required: true,
+                validate_url: validate("id_number"),
+                ..FieldView::default()
+            }
+            .finish(),
+            FieldView {
+                name: "name",
+                label: t.label_name,
+                hint: t.hint_name,
+                value: self.name.clone(),
+                error: errors.get("name"),
+                input_type: "text",
+                autocomplete: "name",
+                maxlength: 100,
+                required: true,
+                validate_url: validate("name"),
+                ..FieldView::default()
+            }
+            .finish(),
+            FieldView {
+                name: "phone",
+                label: t.label_phone,
+                hint: t.hint_phone,
+                value: self.phone.clone(),
+                error: errors.get("phone"),
+                input_type: "tel",
+                autocomplete: "tel-national",
+                inputmode: "tel",
+                maxlength: 20,
+                required: true,
+                validate_url: validate("phone"),
+                ..FieldView::default()
+            }
+            .finish(),
+            FieldView {
+                name: "address",
+                label: t.label_address,
+                value: self.address.clone(),
+                error: errors.get("address"),
+                autocomplete: "street-address",
+                multiline: true,
+                required: true,
+                validate_url: validate("address"),
+                ..FieldView::default()
+            }
+            .finish(),
+            FieldView {
+                name: "postcode",
+                label: t.label_postcode,
+                hint: t.hint_postcode,
+                value: self.postcode.clone(),
+                error: errors.get("postcode"),
+                input_type: "text",
+                autocomplete: "postal-code",
+                inputmode: "numeric",
+                maxlength: 5,
+                validate_url: validate("postcode"),
+                ..FieldView::default()
+            }
+            .finish(),
+        ]
+    }
+}
+
+/// The "check my booking" form.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct CheckForm {
+    pub csrf: String,
+    pub reference: String,
+    pub id_number: String,
+}
+
+impl fmt::Debug for CheckForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CheckForm { .. }")
+    }
+}
+
+impl CheckForm {
+    pub fn parse(&self, t: &Messages, errors: &mut Errors) -> Option<(Reference, PersonId)> {
+        let reference = errors.check(
+            t,
+            "reference",
+            &self.reference,
+            Reference::parse(&self.reference),
+            t.err_reference,
+        );
+        let id = errors.check(
+            t,
+            "id_number",
+            &self.id_number,
+            PersonId::parse(&self.id_number),
+            t.err_id_number,
+        );
+        reference.zip(id)
+    }
+
+    pub fn fields(&self, t: &'static Messages, errors: &Errors) -> Vec<FieldView> {
+        vec![
+            FieldView {
+                name: "reference",
+                label: t.label_reference,
+                hint: t.hint_reference,
+                value: self.reference.clone(),
+                error: errors.get("reference"),
+                input_type: "text",
+                autocomplete: "off",
+                maxlength: 16,
+                no_spellcheck: true,
+                required: true,
+                ..FieldView::default()
+            }
+            .finish(),
+            FieldView {
+                name: "id_number",
+                label: t.label_id_number,
+                hint: t.hint_id_number,
+                value: self.id_number.clone(),
+                error: errors.get("id_number"),
+                input_type: "text",
+                autocomplete: "off",
+                maxlength: 24,
+                no_spellcheck: true,
+                required: true,
+                ..FieldView::default()
+            }
+            .finish(),
+        ]
+    }
+}

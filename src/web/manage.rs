@@ -1,0 +1,240 @@
+//! After booking: check a booking with its reference and identity number, see it, cancel it
+//! after a confirmation step. A wrong reference and a wrong identity number get the same answer.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State as AxumState;
+use axum::extract::rejection::FormRejection;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+
+use super::browse::window_label;
+use super::ctx::Ctx;
+use super::forms::{CheckForm, ErrorItem, Errors, FieldView};
+use super::i18n::Messages;
+use super::page::{Chrome, NoticeKind, web_page};
+use crate::app::AppState;
+use crate::booking::LookupError;
+use crate::domain::{Booking, BookingStatus, PersonId, Reference};
+
+/// What the booking pages show of a booking. Identity and phone numbers are masked: whoever
+/// sees this screen already knows them, but a shoulder-surfer need not.
+#[derive(Debug)]
+pub struct BookingDetails {
+    pub reference: String,
+    pub status: &'static str,
+    pub centre_name: String,
+    pub centre_address: String,
+    pub date: String,
+    pub time: String,
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+}
+
+impl BookingDetails {
+    pub fn new(ctx: &Ctx, state: &AppState, booking: &Booking) -> Self {
+        let centre = state.service.catalogue().centre(&booking.slot.centre);
+        Self {
+            reference: booking.reference.to_string(),
+            status: match booking.status {
+                BookingStatus::Confirmed => ctx.t.status_confirmed,
+                BookingStatus::Cancelled { .. } => ctx.t.status_cancelled,
+            },
+            centre_name: centre.map_or_else(|| booking.slot.centre.to_string(), |c| c.name.clone()),
+            centre_address: centre.map(|c| c.address.clone()).unwrap_or_default(),
+            date: ctx.lang.long_date(booking.slot.date),
+            time: window_label(ctx.lang, &booking.slot.window),
+            name: booking.person.name.as_ref().to_owned(),
+            id_number: booking.person.id.to_string(),
+            phone: booking.person.phone.to_string(),
+        }
+    }
+}
+
+/// The booking cookie's value: reference and identity number, both in their compact forms
+/// (letters and digits only, so no escaping is needed).
+pub fn booking_cookie_value(booking: &Booking) -> String {
+    format!(
+        "{}.{}",
+        booking.reference.as_str(),
+        booking.person.id.as_str()
+    )
+}
+
+fn parse_booking_cookie(raw: &str) -> Option<(Reference, PersonId)> {
+    let (reference, id) = raw.split_once('.')?;
+    Some((Reference::parse(reference).ok()?, PersonId::parse(id).ok()?))
+}
+
+/// The booking this browser just made or looked up, or the response to give instead: to the
+/// check form when there is none, 503 when the store cannot say.
+pub async fn current_booking(ctx: &Ctx, state: &AppState) -> Result<Booking, Response> {
+    let Some((reference, id)) = ctx.booking_cookie().and_then(parse_booking_cookie) else {
+        return Err(ctx.redirect("/check"));
+    };
+    match state.service.lookup(&reference, &id).await {
+        Ok(booking) => Ok(booking),
+        Err(LookupError::NotFound | LookupError::AlreadyCancelled) => Err(ctx.redirect("/check")),
+        Err(LookupError::Unavailable(error)) => {
+            tracing::warn!(%error, "lookup failed: store unavailable");
+            Err(ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable))
+        }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "partials/check.html")]
+struct CheckPage {
+    chrome: Chrome,
+    t: &'static Messages,
+    csrf: String,
+    fields: Vec<FieldView>,
+    errors: Vec<ErrorItem>,
+}
+
+fn check_page(ctx: &Ctx, values: &CheckForm, errors: &Errors) -> CheckPage {
+    CheckPage {
+        chrome: ctx.chrome(ctx.t.check_title),
+        t: ctx.t,
+        csrf: ctx.csrf().to_owned(),
+        fields: values.fields(ctx.t, errors),
+        errors: errors.summary(),
+    }
+}
+
+pub async fn check_form(ctx: Ctx) -> Response {
+    let page = check_page(&ctx, &CheckForm::default(), &Errors::default());
+    ctx.render(StatusCode::OK, &page)
+}
+
+pub async fn check_submit(
+    ctx: Ctx,
+    AxumState(state): AxumState<AppState>,
+    form: Result<Form<CheckForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(values)) = form else {
+        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
+    };
+    if !ctx.csrf_matches(&values.csrf) {
+        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
+    }
+    let mut errors = Errors::default();
+    let Some((reference, id)) = values.parse(ctx.t, &mut errors) else {
+        return ctx.render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &check_page(&ctx, &values, &errors),
+        );
+    };
+    match state.service.lookup(&reference, &id).await {
+        Ok(booking) => {
+            let mut response = ctx.redirect("/my-booking");
+            if let Some(cookie) = ctx.booking_cookie_header(&booking_cookie_value(&booking)) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(LookupError::NotFound | LookupError::AlreadyCancelled) => {
+            // One message for either number being wrong: nothing to learn by trying.
+            errors.add("", ctx.t.err_no_match);
+            ctx.render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &check_page(&ctx, &values, &errors),
+            )
+        }
+        Err(LookupError::Unavailable(error)) => {
+            tracing::warn!(%error, "lookup failed: store unavailable");
+            ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable)
+        }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "partials/my_booking.html")]
+struct MyBookingPage {
+    chrome: Chrome,
+    t: &'static Messages,
+    active: bool,
+    status_notice: &'static str,
+    d: BookingDetails,
+}
+
+pub async fn show(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
+    let booking = match current_booking(&ctx, &state).await {
+        Ok(booking) => booking,
+        Err(response) => return response,
+    };
+    let t = ctx.t;
+    let active = booking.is_active();
+    let page = MyBookingPage {
+        chrome: ctx.chrome(t.booking_title),
+        t,
+        active,
+        status_notice: if active {
+            t.booking_active_notice
+        } else {
+            t.booking_cancelled_notice
+        },
+        d: BookingDetails::new(&ctx, &state, &booking),
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Template)]
+#[template(path = "partials/cancel.html")]
+struct CancelPage {
+    chrome: Chrome,
+    t: &'static Messages,
+    csrf: String,
+    d: BookingDetails,
+}
+
+pub async fn confirm_cancel(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
+    let booking = match current_booking(&ctx, &state).await {
+        Ok(booking) => booking,
+        Err(response) => return response,
+    };
+    if !booking.is_active() {
+        return ctx.redirect("/my-booking");
+    }
+    let page = CancelPage {
+        chrome: ctx.chrome(ctx.t.cancel_title),
+        t: ctx.t,
+        csrf: ctx.csrf().to_owned(),
+        d: BookingDetails::new(&ctx, &state, &booking),
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct CancelForm {
+    csrf: String,
+}
+
+pub async fn cancel(
+    ctx: Ctx,
+    AxumState(state): AxumState<AppState>,
+    form: Result<Form<CancelForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(values)) = form else {
+        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
+    };
+    if !ctx.csrf_matches(&values.csrf) {
+        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
+    }
+    let Some((reference, id)) = ctx.booking_cookie().and_then(parse_booking_cookie) else {
+        return ctx.redirect("/check");
+    };
+    match state.service.cancel(&reference, &id).await {
+        // Already cancelled is what was asked for: show the booking as it stands.
+        Ok(_) | Err(LookupError::AlreadyCancelled) => ctx.redirect("/my-booking"),
+        Err(LookupError::NotFound) => ctx.redirect("/check"),
+        Err(LookupError::Unavailable(error)) => {
+            tracing::warn!(%error, "cancel failed: store unavailable");
+            ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable)
+        }
+    }
+}
+
+web_page!(CheckPage, MyBookingPage, CancelPage);

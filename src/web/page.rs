@@ -1,0 +1,251 @@
+//! Turning a page into a response: the partial alone for htmx, the partial inside the base
+//! layout otherwise; security headers on every page; and the friendly notice pages (sold out,
+//! not open, closed, 404, 403, 503, error).
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::ctx::Ctx;
+use super::i18n::{Lang, Messages};
+
+/// No inline scripts or styles anywhere: htmx's own indicator styles are switched off in its
+/// config for the same reason.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
+
+/// What the frame around every page (header, language switcher, footer) needs.
+#[derive(Debug)]
+pub struct Chrome {
+    pub title: String,
+    /// Rendering for htmx: the partial carries its `<title>`, which htmx moves to the head.
+    pub htmx: bool,
+    pub switch_href: String,
+    pub switch_lang: &'static str,
+    pub switch_label: &'static str,
+}
+
+impl Ctx {
+    pub fn chrome(&self, title: impl Into<String>) -> Chrome {
+        let other = match self.lang {
+            Lang::Ms => Lang::En,
+            Lang::En => Lang::Ms,
+        };
+        Chrome {
+            title: title.into(),
+            htmx: self.htmx,
+            switch_href: format!("/lang/{}?back={}", other.code(), percent_encode(&self.path)),
+            switch_lang: other.code(),
+            switch_label: other.messages().self_name,
+        }
+    }
+
+    /// The page with `status`: the partial for htmx, the whole document otherwise.
+    pub fn render<P: WebPage>(&self, status: StatusCode, page: &P) -> Response {
+        let partial = match page.render() {
+            Ok(html) => html,
+            Err(error) => return render_failed(&error),
+        };
+        let body = if self.htmx {
+            partial
+        } else {
+            let layout = Layout {
+                lang: self.lang.code(),
+                t: self.t,
+                title: &page.chrome().title,
+                body: &partial,
+            };
+            match layout.render() {
+                Ok(html) => html,
+                Err(error) => return render_failed(&error),
+            }
+        };
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        // Pages carry a CSRF token and sometimes personal data: never stored by caches.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("HX-Request, Cookie, Accept-Language"),
+        );
+        if self.htmx && !status.is_success() {
+            // A refused form stays at its own address in the history.
+            headers.insert("hx-push-url", HeaderValue::from_static("false"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response = crate::api::problem::with_retry_after(response);
+        }
+        self.with_cookies(response)
+    }
+
+    /// Post/redirect/get: 303 to `to`, carrying any cookies. A `to` that cannot be a header
+    /// value (it comes from a query string at times) goes home instead.
+    pub fn redirect(&self, to: &str) -> Response {
+        let location = HeaderValue::from_str(to).unwrap_or_else(|_| HeaderValue::from_static("/"));
+        self.with_cookies((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+    }
+
+    fn with_cookies(&self, mut response: Response) -> Response {
+        for cookie in self.set_cookies() {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+
+    /// A friendly page for something that is not a form error.
+    pub fn notice(&self, status: StatusCode, kind: NoticeKind) -> Response {
+        let t = self.t;
+        let home = Link::new("/", t.link_home);
+        let (heading, paragraphs, links) = match kind {
+            NoticeKind::SoldOut { centre_href } => (
+                t.sold_out_title,
+                vec![t.sold_out_body.to_owned()],
+                vec![Link::new(centre_href, t.sold_out_link), home],
+            ),
+            NoticeKind::NotOpen { opens_at } => (
+                t.not_open_title,
+                vec![format!("{} {opens_at}.", t.not_open_body)],
+                vec![home],
+            ),
+            NoticeKind::Closed { closed_at } => (
+                t.closed_title,
+                vec![format!("{} {closed_at}.", t.closed_body)],
+                vec![home],
+            ),
+            NoticeKind::NotFound => (
+                t.not_found_title,
+                vec![t.not_found_body.to_owned()],
+                vec![home],
+            ),
+            NoticeKind::Unavailable => (
+                t.unavailable_title,
+                vec![t.unavailable_body.to_owned(), t.unavailable_safe.to_owned()],
+                if self.is_get {
+                    vec![
+                        Link::new(self.path.clone(), t.link_try_again),
+                        Link::new("/check", t.link_check),
+                    ]
+                } else {
+                    vec![Link::new("/check", t.link_check), home]
+                },
+            ),
+            NoticeKind::Forbidden => (
+                t.forbidden_title,
+                vec![t.forbidden_body.to_owned()],
+                vec![home],
+            ),
+            NoticeKind::Error => (t.error_title, vec![t.error_body.to_owned()], vec![home]),
+            NoticeKind::BadRequest => (
+                t.bad_request_title,
+                vec![t.bad_request_body.to_owned()],
+                vec![home],
+            ),
+        };
+        let page = NoticePage {
+            chrome: self.chrome(heading),
+            t,
+            heading,
+            paragraphs,
+            links,
+        };
+        self.render(status, &page)
+    }
+}
+
+/// Which friendly page to show.
+#[derive(Debug)]
+pub enum NoticeKind {
+    SoldOut { centre_href: String },
+    NotOpen { opens_at: String },
+    Closed { closed_at: String },
+    NotFound,
+    Unavailable,
+    Forbidden,
+    BadRequest,
+    Error,
+}
+
+/// A page template that sits in the frame.
+pub trait WebPage: Template {
+    fn chrome(&self) -> &Chrome;
+}
+
+macro_rules! web_page {
+    ($($ty:ty),* $(,)?) => {$(
+        impl $crate::web::page::WebPage for $ty {
+            fn chrome(&self) -> &$crate::web::page::Chrome {
+                &self.chrome
+            }
+        }
+    )*};
+}
+pub(crate) use web_page;
+
+#[derive(Debug, Template)]
+#[template(path = "base.html")]
+struct Layout<'a> {
+    lang: &'static str,
+    t: &'static Messages,
+    title: &'a str,
+    body: &'a str,
+}
+
+#[derive(Debug)]
+pub struct Link {
+    pub href: String,
+    pub label: &'static str,
+}
+
+impl Link {
+    pub fn new(href: impl Into<String>, label: &'static str) -> Self {
+        Self {
+            href: href.into(),
+            label,
+        }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "partials/notice.html")]
+struct NoticePage {
+    chrome: Chrome,
+    t: &'static Messages,
+    heading: &'static str,
+    paragraphs: Vec<String>,
+    links: Vec<Link>,
+}
+web_page!(NoticePage);
+
+/// A template that fails to render is a bug; the person still gets an answer.
+fn render_failed(error: &askama::Error) -> Response {
+    tracing::error!(%error, "a page template failed to render");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "500 Internal Server Error",
+    )
+        .into_response()
+}
+
+/// Enough escaping for a path in a query parameter.
+pub fn percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
