@@ -8,6 +8,7 @@
 //!
 //! Both must pass the same conformance suite (`tests/it/conformance.rs`).
 
+mod instrumented;
 mod memory;
 mod redis;
 
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Booking, PersonId, Reference, SlotKey};
 
+pub use instrumented::InstrumentedStore;
 pub use memory::MemoryStore;
 pub use redis::{RedisStore, RedisStoreOptions};
 

@@ -172,6 +172,8 @@ impl TestApp {
         config.port = 0;
         config.redis_timeout_ms = 300;
         config.snapshot_max_age_ms = 50;
+        // Every test request comes from 127.0.0.1: the per-IP limit is tested on its own.
+        config.booking_posts_per_ip_per_min = 0;
         adjust(&mut config);
         let app = Application::build_with(config, catalogue).await.unwrap();
         let addr = app.local_addr();
