@@ -4,6 +4,7 @@
 //! over it, so the rules (campaign open, slot exists, one booking per person, never a
 //! confirmation without a stored booking) live here once.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -72,7 +73,11 @@ pub struct Availability {
     /// This process's cancellation count when the read began; a later local cancellation makes
     /// the snapshot out of date at once (see `BookingService::cancel`).
     cancellations: u64,
+    /// Values derived from these counts (rendered answers), so each is made once per snapshot.
+    memo: Arc<RwLock<Memo>>,
 }
+
+type Memo = HashMap<String, Arc<dyn Any + Send + Sync>>;
 
 impl Availability {
     /// Remaining places; a slot the store does not know yet (catalogue not synced) shows none.
@@ -82,6 +87,27 @@ impl Availability {
 
     pub fn age(&self) -> Duration {
         self.taken_at.elapsed()
+    }
+
+    /// `make()` once per snapshot and `key`: front ends keep their rendered answers here, so a
+    /// flood of reads of unchanged counts costs a lookup, not a rendering each.
+    pub fn memo<T: Any + Send + Sync>(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        let known = self
+            .memo
+            .read()
+            .ok()
+            .and_then(|memo| memo.get(key).cloned());
+        if let Some(value) = known.and_then(|v| v.downcast::<T>().ok()) {
+            return value;
+        }
+        let value = Arc::new(make());
+        if let Ok(mut memo) = self.memo.write() {
+            memo.insert(
+                key.to_owned(),
+                Arc::clone(&value) as Arc<dyn Any + Send + Sync>,
+            );
+        }
+        value
     }
 }
 
@@ -386,6 +412,7 @@ impl BookingService {
                     stale: false,
                     version: shared.snapshot_versions.fetch_add(1, Ordering::Relaxed) + 1,
                     cancellations,
+                    memo: Arc::default(),
                 };
                 if let Ok(mut slot) = shared.snapshot.write() {
                     // Keep the version when nothing changed, so ETags stay valid across refreshes.
@@ -422,6 +449,8 @@ impl BookingService {
     fn stale(&self, mut old: Availability) -> Availability {
         self.shared.metrics.snapshot_stale_served();
         old.stale = true;
+        // What was rendered from the fresh copy says "not stale": render again.
+        old.memo = Arc::default();
         old
     }
 

@@ -3,6 +3,7 @@
 
 use std::hash::{DefaultHasher, Hasher};
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -19,14 +20,37 @@ pub const STALE: HeaderName = HeaderName::from_static("x-availability-stale");
 const CACHE_CONTROL: HeaderValue =
     HeaderValue::from_static("public, max-age=1, stale-while-revalidate=5");
 
-/// `body` as JSON with a strong `ETag` over its bytes, or 304 when the client already has it.
+/// An answer rendered once per snapshot: its bytes and their `ETag`.
+#[derive(Debug)]
+struct Rendered {
+    bytes: Bytes,
+    etag: HeaderValue,
+}
+
+/// The JSON of `body()` with a strong `ETag` over its bytes, or 304 when the client already
+/// has it. `key` names the answer (endpoint and centre): it is rendered once per snapshot.
 pub fn availability_json<T: Serialize>(
     request_headers: &HeaderMap,
     availability: &Availability,
-    body: &T,
+    key: &str,
+    body: impl FnOnce() -> T,
 ) -> Response {
-    let bytes = match serde_json::to_vec(body) {
-        Ok(bytes) => bytes,
+    let rendered = availability.memo(key, || {
+        serde_json::to_vec(&body())
+            .map(|bytes| {
+                let mut hasher = DefaultHasher::new();
+                hasher.write(&bytes);
+                let etag = HeaderValue::try_from(format!("\"{:016x}\"", hasher.finish()))
+                    .unwrap_or(HeaderValue::from_static("\"0\""));
+                Rendered {
+                    bytes: Bytes::from(bytes),
+                    etag,
+                }
+            })
+            .map_err(|error| error.to_string())
+    });
+    let rendered = match rendered.as_ref() {
+        Ok(rendered) => rendered,
         Err(error) => {
             return ApiError::Unavailable {
                 retry_after_secs: super::problem::retry_after_secs(),
@@ -35,25 +59,24 @@ pub fn availability_json<T: Serialize>(
             .into_response();
         }
     };
-    let mut hasher = DefaultHasher::new();
-    hasher.write(&bytes);
-    let etag = format!("\"{:016x}\"", hasher.finish());
     let mut headers = HeaderMap::new();
     headers.insert(header::CACHE_CONTROL, CACHE_CONTROL);
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
-    }
+    headers.insert(header::ETAG, rendered.etag.clone());
     if availability.stale {
         headers.insert(STALE, HeaderValue::from_static("true"));
     }
-    if matches(request_headers, &etag) {
+    if rendered
+        .etag
+        .to_str()
+        .is_ok_and(|etag| matches(request_headers, etag))
+    {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    (headers, bytes).into_response()
+    (headers, rendered.bytes.clone()).into_response()
 }
 
 /// RFC 9110 `If-None-Match`: weak comparison, a list of tags, or `*`.

@@ -142,20 +142,23 @@ pub async fn stations(
         Ok(availability) => availability,
         Err(error) => return failure(error.into()),
     };
-    let mut days: Vec<StationDay> = Vec::new();
-    for (slot, _) in catalogue.slots_of(&code) {
-        let date = slot.date.format("%Y%m%d").to_string();
-        let remaining = availability.remaining(slot);
-        match days.last_mut() {
-            Some(day) if day.date == date => day.availability += remaining,
-            _ => days.push(StationDay {
-                location: code.to_string(),
-                date,
-                availability: remaining,
-            }),
+    let key = format!("seed-stations:{code}");
+    conditional::availability_json(&headers, &availability, &key, || {
+        let mut days: Vec<StationDay> = Vec::new();
+        for (slot, _) in catalogue.slots_of(&code) {
+            let date = slot.date.format("%Y%m%d").to_string();
+            let remaining = availability.remaining(slot);
+            match days.last_mut() {
+                Some(day) if day.date == date => day.availability += remaining,
+                _ => days.push(StationDay {
+                    location: code.to_string(),
+                    date,
+                    availability: remaining,
+                }),
+            }
         }
-    }
-    conditional::availability_json(&headers, &availability, &days)
+        days
+    })
 }
 
 /// Books with the seed's payload. The window is the first one that day with places left.

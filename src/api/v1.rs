@@ -279,31 +279,34 @@ pub async fn centre_availability(
     let catalogue = state.service.catalogue();
     catalogue.centre(&code).ok_or_else(not_found)?;
     let availability = state.service.availability().await?;
-    let mut days: Vec<DayAvailability> = Vec::new();
-    for (slot, capacity) in catalogue.slots_of(&code) {
-        let window = WindowAvailability {
-            window: slot.window.to_string(),
-            capacity,
-            remaining: availability.remaining(slot),
-        };
-        let date = slot.date.to_string();
-        match days.last_mut() {
-            Some(day) if day.date == date => day.windows.push(window),
-            _ => days.push(DayAvailability {
-                date,
-                windows: vec![window],
-            }),
-        }
-    }
-    let body = CentreAvailability {
-        centre: centre_summary(&state, &code),
-        stale: availability.stale,
-        days,
-    };
+    let key = format!("v1-availability:{code}");
     Ok(conditional::availability_json(
         &headers,
         &availability,
-        &body,
+        &key,
+        || {
+            let mut days: Vec<DayAvailability> = Vec::new();
+            for (slot, capacity) in catalogue.slots_of(&code) {
+                let window = WindowAvailability {
+                    window: slot.window.to_string(),
+                    capacity,
+                    remaining: availability.remaining(slot),
+                };
+                let date = slot.date.to_string();
+                match days.last_mut() {
+                    Some(day) if day.date == date => day.windows.push(window),
+                    _ => days.push(DayAvailability {
+                        date,
+                        windows: vec![window],
+                    }),
+                }
+            }
+            CentreAvailability {
+                centre: centre_summary(&state, &code),
+                stale: availability.stale,
+                days,
+            }
+        },
     ))
 }
 
