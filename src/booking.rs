@@ -229,7 +229,20 @@ impl BookingService {
 
     /// Books `request.slot` for `request.person`. `Ok` only when the store has stored the
     /// booking and its event in one atomic step.
+    ///
+    /// Runs to completion in its own task even if the caller stops waiting (a client that hangs
+    /// up): once the store may have taken the place, the outcome is always counted.
     pub async fn book(&self, request: BookingRequest) -> Result<Booking, BookError> {
+        let service = self.clone();
+        match tokio::spawn(async move { service.book_and_count(request).await }).await {
+            Ok(result) => result,
+            Err(error) => Err(BookError::Unavailable(StoreError::Unavailable(format!(
+                "the booking task failed: {error}"
+            )))),
+        }
+    }
+
+    async fn book_and_count(&self, request: BookingRequest) -> Result<Booking, BookError> {
         let result = self.try_book(request).await;
         let metrics = &self.shared.metrics;
         match &result {
