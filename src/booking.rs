@@ -230,11 +230,20 @@ impl BookingService {
     /// Books `request.slot` for `request.person`. `Ok` only when the store has stored the
     /// booking and its event in one atomic step.
     ///
-    /// Runs to completion in its own task even if the caller stops waiting (a client that hangs
-    /// up): once the store may have taken the place, the outcome is always counted.
+    /// The store step runs to completion in its own task even if the caller stops waiting (a
+    /// client that hangs up): once the store may have taken the place, the outcome is counted.
     pub async fn book(&self, request: BookingRequest) -> Result<Booking, BookError> {
+        if let Err(refusal) = self.check(&request) {
+            self.count(&Err(&refusal));
+            return Err(refusal);
+        }
         let service = self.clone();
-        match tokio::spawn(async move { service.book_and_count(request).await }).await {
+        let stored = tokio::spawn(async move {
+            let result = service.store_booking(request).await;
+            service.count(&result.as_ref());
+            result
+        });
+        match stored.await {
             Ok(result) => result,
             Err(error) => Err(BookError::Unavailable(StoreError::Unavailable(format!(
                 "the booking task failed: {error}"
@@ -242,10 +251,9 @@ impl BookingService {
         }
     }
 
-    async fn book_and_count(&self, request: BookingRequest) -> Result<Booking, BookError> {
-        let result = self.try_book(request).await;
+    fn count(&self, result: &Result<&Booking, &BookError>) {
         let metrics = &self.shared.metrics;
-        match &result {
+        match result {
             Ok(_) => metrics.booking_confirmed(),
             Err(error) => metrics.booking_refused(match error {
                 BookError::UnknownSlot => Refusal::UnknownSlot,
@@ -257,13 +265,13 @@ impl BookingService {
                 BookError::Unavailable(_) => Refusal::Unavailable,
             }),
         }
-        result
     }
 
-    async fn try_book(&self, request: BookingRequest) -> Result<Booking, BookError> {
+    /// Everything that can refuse without the store: campaign hours, the slot, the attempt
+    /// limit and the sold-out fast path.
+    fn check(&self, request: &BookingRequest) -> Result<(), BookError> {
         let catalogue = self.catalogue();
-        let now = Utc::now();
-        match catalogue.campaign().phase(now) {
+        match catalogue.campaign().phase(Utc::now()) {
             Phase::NotOpen { opens_at } => return Err(BookError::NotOpen { opens_at }),
             Phase::Closed { closed_at } => return Err(BookError::Closed { closed_at }),
             Phase::Open => {}
@@ -279,6 +287,14 @@ impl BookingService {
             self.shared.metrics.sold_out_fast_path();
             return Err(BookError::SoldOut);
         }
+        Ok(())
+    }
+
+    /// The atomic store step, retried only for a reference collision or a store that lacks
+    /// the catalogue.
+    async fn store_booking(&self, request: BookingRequest) -> Result<Booking, BookError> {
+        let catalogue = self.catalogue();
+        let now = Utc::now();
         let mut resynced = false;
         for _ in 0..REFERENCE_ATTEMPTS {
             let booking = Booking {
