@@ -336,6 +336,11 @@ def fmt_ms(value):
     return f"{value * 1000:.2f} ms" if value < 1 else f"{value:.2f} s"
 
 
+def per_request(row):
+    cpu = row.get("app_cpu")
+    return "" if cpu is None or not row["rps"] else f"{cpu / row['rps'] * 1e6:.0f} µs"
+
+
 def pct(value):
     return "" if value is None else f"{value:.0%}"
 
@@ -363,7 +368,7 @@ def verdict(row):
     parts = []
     ok = ratio >= row["target"]
     shortfall = (ratio / row["target"] - 1) * 100
-    parts.append(f"≥{row['target']:.1f}× " + ("✓" if ok else f"✗ ({shortfall:+.0f}%)"))
+    parts.append(f"≥{row['target']:.1f}× " + ("✓" if ok else f"✗ ({shortfall:+.1f}%)"))
     if "p99 target" in row["note"]:
         p99_ok = row["p99"] is not None and row["p99"] <= 0.010
         parts.append(f"p99≤10 ms {'✓' if p99_ok else '✗'}")
@@ -387,8 +392,8 @@ def write_markdown(rows, truth, when):
         f"compared with the floor run just before it).",
         "",
         "| run | tool | conns | requests/s | p50 | p99 | × floor | target | statuses | peak RSS "
-        "| CPU jkjav | CPU redis |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+        "| CPU jkjav | CPU redis | jkjav CPU per request |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|",
     ]
     for row in rows:
         ratio = f"{row['rps'] / row['floor']['rps']:.2f}" if row["floor"] else "floor"
@@ -397,7 +402,7 @@ def write_markdown(rows, truth, when):
             f"| {row['name']} | {row['tool']} | {row['conns']} | {row['rps']:,.0f} | "
             f"{fmt_ms(row['p50'])} | {fmt_ms(row['p99'])} | {ratio} | {verdict(row)} | "
             f"{statuses_text(row)} | {rss} | {pct(row.get('app_cpu'))} | "
-            f"{pct(row.get('redis_cpu'))} |")
+            f"{pct(row.get('redis_cpu'))} | {per_request(row)} |")
     lines += [
         "",
         f"Truth check: the booking step confirmed {truth['confirmed']:,} bookings; Redis holds "
