@@ -12,20 +12,27 @@ run:
 run-seed:
 	JKJAV_LOG_FORMAT=pretty JKJAV_CATALOGUE=data/seed-2021.toml cargo run -j$(CARGO_JOBS) -- serve
 
-## Install what the tests need when it is missing (redis-server from Debian's packages).
+TANSU ?= $(shell command -v tansu 2>/dev/null || echo $${CARGO_HOME:-$$HOME/.cargo}/bin/tansu)
+
+## Install what the tests need when it is missing: redis-server (Debian's package) and the
+## tansu Kafka-compatible broker (cargo install, once: ~15 min on 2 cores, then reused).
 test-deps:
 	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@command -v redis-server >/dev/null || { echo "redis-server is required and could not be installed" >&2; exit 1; }
+	@test -x "$(TANSU)" || { echo "installing the tansu broker (cargo install, takes a while once)"; \
+	  cargo install tansu --locked --features dynostore -j$(CARGO_JOBS); }
+	@test -x "$(TANSU)" || { echo "tansu is required and could not be installed" >&2; exit 1; }
 
 ## Every test: unit, property and integration (real redis-server on free loopback ports).
 test: test-deps
+	@echo "tansu: $(TANSU)"
 	cargo fmt --all -- --check
 	cargo clippy -j$(CARGO_JOBS) --all-targets -- -D warnings
 	@if cargo nextest --version >/dev/null 2>&1; then \
-	  cargo nextest run -j$(CARGO_JOBS) --build-jobs $(CARGO_JOBS) --no-fail-fast; \
+	  TANSU_BIN=$(TANSU) cargo nextest run -j$(CARGO_JOBS) --build-jobs $(CARGO_JOBS) --no-fail-fast; \
 	else \
-	  cargo test -j$(CARGO_JOBS) --no-fail-fast; \
+	  TANSU_BIN=$(TANSU) cargo test -j$(CARGO_JOBS) --no-fail-fast; \
 	fi
 
 lint:

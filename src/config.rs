@@ -230,4 +230,24 @@ mod tests {
             format!("{defaults:?}")
         );
     }
+
+    #[test]
+    fn every_setting_is_in_the_readme_configuration_table() {
+        use clap::CommandFactory;
+        let readme = include_str!("../README.md");
+        let command = Cli::command();
+        let serve = command
+            .find_subcommand("serve")
+            .expect("the serve subcommand");
+        let missing: Vec<String> = serve
+            .get_arguments()
+            .filter_map(|arg| arg.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+            .filter(|env| !readme.contains(&format!("| `{env}` |")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "README's configuration table lacks: {missing:?}"
+        );
+    }
 }

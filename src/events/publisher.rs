@@ -1,12 +1,13 @@
 //! Where the relay delivers events: Kafka (an idempotent producer) or, without brokers, the log.
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 
@@ -66,12 +67,57 @@ pub struct KafkaOptions {
     pub replication: i32,
 }
 
-/// An idempotent producer (acks=all, enable.idempotence), rebuilt when librdkafka reports a
-/// fatal error — e.g. a broker that lost its state no longer knows this producer's id.
+/// Routes librdkafka's own messages into `tracing`. While a broker is away librdkafka reports
+/// every failed connection attempt, about once a second per broker; those go to debug, since
+/// the relay already reports the outage (with backoff) and the outbox backlog shows it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KafkaLog;
+
+impl ClientContext for KafkaLog {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        let serious = matches!(
+            level,
+            RDKafkaLogLevel::Emerg
+                | RDKafkaLogLevel::Alert
+                | RDKafkaLogLevel::Critical
+                | RDKafkaLogLevel::Error
+                | RDKafkaLogLevel::Warning
+        );
+        if serious && facility != "FAIL" {
+            tracing::warn!(target: "librdkafka", facility, "{message}");
+        } else {
+            tracing::debug!(target: "librdkafka", facility, "{message}");
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown) => {
+                tracing::debug!(target: "librdkafka", %error, reason);
+            }
+            _ => tracing::warn!(target: "librdkafka", %error, reason),
+        }
+    }
+}
+
+type LoggedProducer = FutureProducer<KafkaLog>;
+
+/// The producer in use and how many times it has been replaced, so that many deliveries failing
+/// together replace it once.
+#[derive(Clone)]
+struct Current {
+    producer: LoggedProducer,
+    generation: u64,
+}
+
+/// An idempotent producer (acks=all, enable.idempotence). It is replaced by a fresh one when
+/// its state is no use any more: a fatal error, or a broker that no longer knows its producer id
+/// or sequence numbers (it came back empty), or deliveries that timed out (librdkafka would
+/// otherwise keep retrying them with the stale producer id).
 pub struct KafkaPublisher {
     options: KafkaOptions,
-    producer: RwLock<FutureProducer>,
-    admin: AdminClient<DefaultClientContext>,
+    current: RwLock<Current>,
+    admin: Arc<AdminClient<KafkaLog>>,
 }
 
 impl std::fmt::Debug for KafkaPublisher {
@@ -85,9 +131,12 @@ impl std::fmt::Debug for KafkaPublisher {
 impl KafkaPublisher {
     pub fn new(options: KafkaOptions) -> Result<Self, PublishError> {
         let producer = Self::producer(&options)?;
-        let admin = Self::client_config(&options).create()?;
+        let admin = Arc::new(Self::client_config(&options).create_with_context(KafkaLog)?);
         Ok(Self {
-            producer: RwLock::new(producer),
+            current: RwLock::new(Current {
+                producer,
+                generation: 0,
+            }),
             admin,
             options,
         })
@@ -102,7 +151,7 @@ impl KafkaPublisher {
         config
     }
 
-    fn producer(options: &KafkaOptions) -> Result<FutureProducer, KafkaError> {
+    fn producer(options: &KafkaOptions) -> Result<LoggedProducer, KafkaError> {
         Self::client_config(options)
             .set("acks", "all")
             .set("enable.idempotence", "true")
@@ -112,85 +161,128 @@ impl KafkaPublisher {
             )
             .set("linger.ms", "5")
             .set("compression.type", "lz4")
-            .create()
+            .create_with_context(KafkaLog)
     }
 
-    fn current(&self) -> Option<FutureProducer> {
-        self.producer.read().ok().map(|p| p.clone())
+    fn current(&self) -> Option<Current> {
+        self.current.read().ok().map(|c| c.clone())
     }
 
-    /// Replaces a producer librdkafka has declared dead.
-    fn rebuild_if_fatal(&self, producer: &FutureProducer) {
-        if let Some((code, reason)) = producer.client().fatal_error() {
-            tracing::warn!(?code, %reason, "kafka producer hit a fatal error; building a new one");
-            match Self::producer(&self.options) {
-                Ok(fresh) => {
-                    if let Ok(mut slot) = self.producer.write() {
-                        *slot = fresh;
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "cannot build a new kafka producer yet"),
+    /// Replaces the producer that failed, unless another delivery already did, and makes sure
+    /// the topic exists: a broker that came back empty has neither this producer's id nor the
+    /// topic, and librdkafka only waits for a missing topic to appear (the deliveries time out).
+    fn recover(&self, failed: &Current, why: &str) {
+        let fresh = match Self::producer(&self.options) {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                tracing::warn!(%error, "cannot build a new kafka producer yet");
+                return;
             }
+        };
+        let Ok(mut current) = self.current.write() else {
+            return;
+        };
+        if current.generation != failed.generation {
+            return;
+        }
+        tracing::warn!(why, "replacing the kafka producer");
+        let old = std::mem::replace(
+            &mut *current,
+            Current {
+                producer: fresh,
+                generation: failed.generation + 1,
+            },
+        );
+        drop(current);
+        // Dropping a producer purges and briefly flushes it: not on an async worker.
+        tokio::task::spawn_blocking(move || drop(old));
+        let (admin, options) = (Arc::clone(&self.admin), self.options.clone());
+        tokio::spawn(async move {
+            if let Err(error) = create_topic(&admin, &options).await {
+                tracing::warn!(%error, "cannot make sure the Kafka topic exists yet");
+            }
+        });
+    }
+
+    /// Whether this delivery error means the producer's state is stale.
+    fn stale_producer(producer: &LoggedProducer, error: &KafkaError) -> Option<&'static str> {
+        if producer.client().fatal_error().is_some() {
+            return Some("fatal error");
+        }
+        match error.rdkafka_error_code()? {
+            RDKafkaErrorCode::UnknownProducerId
+            | RDKafkaErrorCode::InvalidProducerIdMapping
+            | RDKafkaErrorCode::InvalidProducerEpoch
+            | RDKafkaErrorCode::ProducerFenced
+            | RDKafkaErrorCode::OutOfOrderSequenceNumber => Some("the broker lost its state"),
+            RDKafkaErrorCode::MessageTimedOut => Some("deliveries timed out"),
+            RDKafkaErrorCode::UnknownTopicOrPartition => Some("the topic is gone"),
+            _ => None,
         }
     }
 
     /// Creates the topic if the cluster does not have it (already existing is fine).
     pub async fn ensure_topic(&self) -> Result<(), PublishError> {
-        let topic = NewTopic::new(
-            &self.options.topic,
-            self.options.partitions,
-            TopicReplication::Fixed(self.options.replication),
-        );
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
-        let results = tokio::time::timeout(
-            Duration::from_secs(10),
-            self.admin.create_topics([&topic], &options),
-        )
-        .await
-        .map_err(|_| PublishError::Timeout(Duration::from_secs(10)))??;
-        for result in results {
-            match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((_, code)) => return Err(KafkaError::AdminOp(code).into()),
-            }
-        }
-        Ok(())
+        create_topic(&self.admin, &self.options).await
     }
+}
+
+async fn create_topic(
+    admin: &AdminClient<KafkaLog>,
+    options: &KafkaOptions,
+) -> Result<(), PublishError> {
+    let topic = NewTopic::new(
+        &options.topic,
+        options.partitions,
+        TopicReplication::Fixed(options.replication),
+    );
+    let admin_options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
+    let results = tokio::time::timeout(
+        Duration::from_secs(10),
+        admin.create_topics([&topic], &admin_options),
+    )
+    .await
+    .map_err(|_| PublishError::Timeout(Duration::from_secs(10)))??;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => return Err(KafkaError::AdminOp(code).into()),
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl Publisher for KafkaPublisher {
     async fn publish(&self, event: &OutboxEvent) -> Result<(), PublishError> {
-        let Some(producer) = self.current() else {
+        let Some(current) = self.current() else {
             return Err(KafkaError::Canceled.into());
         };
         let record = FutureRecord::to(&self.options.topic)
             .key(&event.key)
             .payload(&event.payload);
         let bound = self.options.message_timeout + Duration::from_secs(5);
-        let sent = tokio::time::timeout(bound, producer.send(record, Duration::from_secs(1))).await;
+        let sent =
+            tokio::time::timeout(bound, current.producer.send(record, Duration::from_secs(1)))
+                .await;
         match sent {
             Ok(Ok(_)) => Ok(()),
             Ok(Err((error, _))) => {
-                if error.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopicOrPartition) {
-                    // A broker that came back empty: give it the topic again.
-                    if let Err(create) = self.ensure_topic().await {
-                        tracing::warn!(error = %create, "cannot create the topic yet");
-                    }
+                if let Some(why) = Self::stale_producer(&current.producer, &error) {
+                    self.recover(&current, why);
                 }
-                self.rebuild_if_fatal(&producer);
                 Err(error.into())
             }
             Err(_) => {
-                self.rebuild_if_fatal(&producer);
+                self.recover(&current, "a delivery outlived its timeout");
                 Err(PublishError::Timeout(bound))
             }
         }
     }
 
     async fn flush(&self, timeout: Duration) {
-        if let Some(producer) = self.current() {
-            let _ = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
+        if let Some(current) = self.current() {
+            let _ = tokio::task::spawn_blocking(move || current.producer.flush(timeout)).await;
         }
     }
 }

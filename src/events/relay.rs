@@ -138,8 +138,9 @@ impl Relay {
         }
     }
 
-    /// Runs until `shutdown` turns true: finishes the round in progress, then flushes the
-    /// publisher. Entries claimed but not acknowledged stay in the outbox for the next relay.
+    /// Runs until `shutdown` turns true: finishes the round in progress, flushes the publisher,
+    /// then hands entries it could not deliver back to the outbox. Nothing is removed unless
+    /// delivered, so a restart loses nothing.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = Backoff { failures: 0 };
         let mut last_report = Instant::now();
@@ -169,6 +170,20 @@ impl Relay {
             }
         }
         self.publisher.flush(Duration::from_secs(5)).await;
+        // What could not be delivered goes back to the outbox for the other instances (or
+        // this one's successor) to take at once.
+        let undelivered: Vec<String> = self.retry.lock().await.drain(..).map(|e| e.id).collect();
+        if !undelivered.is_empty() {
+            match self.store.outbox_release(&undelivered).await {
+                Ok(()) => tracing::info!(
+                    count = undelivered.len(),
+                    "undelivered events handed back to the outbox"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, count = undelivered.len(), "cannot hand events back; they are taken over after the reclaim interval")
+                }
+            }
+        }
         tracing::info!("outbox relay stopped");
     }
 

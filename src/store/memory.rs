@@ -185,6 +185,20 @@ impl Store for MemoryStore {
         Ok(claimed)
     }
 
+    async fn outbox_release(&self, ids: &[String]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        for id in ids {
+            let pending = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| inner.outbox.get_mut(&id));
+            if let Some(pending) = pending {
+                pending.claimed = None;
+            }
+        }
+        Ok(())
+    }
+
     async fn outbox_ack(&self, ids: &[String]) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
         for id in ids {

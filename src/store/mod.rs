@@ -151,4 +151,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Removes delivered entries, so the outbox only holds what is still owed downstream.
     async fn outbox_ack(&self, ids: &[String]) -> Result<(), StoreError>;
+
+    /// Hands claimed but undelivered entries back (a relay shutting down), so another relay
+    /// can claim them at once instead of after `reclaim_after`. By default they simply wait.
+    async fn outbox_release(&self, _ids: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -372,6 +372,24 @@ pub async fn an_event_held_by_a_live_relay_is_not_shared_but_a_dead_relay_s_is_t
     assert_eq!(store.outbox_stats().await.unwrap().backlog, 0);
 }
 
+pub async fn an_event_handed_back_by_a_stopping_relay_is_taken_over_at_once(store: Arc<dyn Store>) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 5)]).await.unwrap();
+    store
+        .book(&booking(1, &s), &event("handed-back"))
+        .await
+        .unwrap();
+    let held = store.outbox_claim("relay-a", 10, LONG).await.unwrap();
+    assert_eq!(held.len(), 1);
+
+    store.outbox_release(&[held[0].id.clone()]).await.unwrap();
+    let taken_over = store.outbox_claim("relay-b", 10, LONG).await.unwrap();
+
+    assert_eq!(payloads(&taken_over).await, [r#"{"tag":"handed-back"}"#]);
+    store.outbox_ack(&[taken_over[0].id.clone()]).await.unwrap();
+    assert_eq!(store.outbox_stats().await.unwrap().backlog, 0);
+}
+
 macro_rules! suite {
     ($backend:ident; $($case:ident),* $(,)?) => {
         mod $backend {
@@ -400,6 +418,7 @@ macro_rules! conformance {
             one_person_sending_fifty_requests_at_once_gets_exactly_one_booking,
             the_outbox_hands_out_events_oldest_first_and_forgets_acknowledged_ones,
             an_event_held_by_a_live_relay_is_not_shared_but_a_dead_relay_s_is_taken_over,
+            an_event_handed_back_by_a_stopping_relay_is_taken_over_at_once,
         );
     )*};
 }

@@ -90,7 +90,7 @@ fn distinct(events: &[(String, BookingEvent)]) -> HashMap<uuid::Uuid, BookingEve
         .collect()
 }
 
-async fn book(app: &TestApp, n: u32) -> String {
+pub async fn book(app: &TestApp, n: u32) -> String {
     let response = app
         .post_json(
             "/api/v1/bookings",
@@ -262,10 +262,8 @@ async fn injected_produce_errors_are_retried_and_no_event_is_lost() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_relay_killed_mid_round_loses_nothing_once_another_takes_over() {
-    let cluster = cluster();
-    let redis = RedisServer::start();
+/// A Redis store holding `people` confirmed bookings, so `people` events wait in its outbox.
+async fn redis_outbox_with_bookings(redis: &RedisServer, people: u32) -> Arc<dyn Store> {
     let cat = catalogue(1);
     let store: Arc<dyn Store> = Arc::new(
         RedisStore::new(RedisStoreOptions {
@@ -277,14 +275,14 @@ async fn a_relay_killed_mid_round_loses_nothing_once_another_takes_over() {
     );
     let service = BookingService::new(store.clone(), Arc::new(cat), Duration::from_millis(50));
     service.sync_catalogue().await.unwrap();
-    for n in 0..30 {
-        let slot = service
-            .catalogue()
-            .slots()
-            .keys()
-            .find(|k| k.centre.as_str() == "BIG")
-            .unwrap()
-            .clone();
+    let slot = service
+        .catalogue()
+        .slots()
+        .keys()
+        .find(|k| k.centre.as_str() == "BIG")
+        .unwrap()
+        .clone();
+    for n in 0..people {
         let person = jkjav::domain::Person {
             id: jkjav::domain::PersonId::parse(&mykad(n)).unwrap(),
             name: jkjav::domain::PersonName::parse("Test Person").unwrap(),
@@ -292,28 +290,93 @@ async fn a_relay_killed_mid_round_loses_nothing_once_another_takes_over() {
             address: jkjav::domain::Address::parse("Kuala Lumpur").unwrap(),
             postcode: None,
         };
-        service.book(BookingRequest { slot, person }).await.unwrap();
+        let request = BookingRequest {
+            slot: slot.clone(),
+            person,
+        };
+        service.book(request).await.unwrap();
     }
-    let publisher = || {
-        Arc::new(
-            KafkaPublisher::new(KafkaOptions {
-                brokers: cluster.bootstrap_servers(),
-                topic: TOPIC.into(),
-                message_timeout: Duration::from_secs(5),
-                partitions: 3,
-                replication: 1,
-            })
-            .unwrap(),
-        )
-    };
-    let options = |consumer: &str| RelayOptions {
+    store
+}
+
+fn kafka_publisher(bootstrap: &str) -> Arc<KafkaPublisher> {
+    Arc::new(
+        KafkaPublisher::new(KafkaOptions {
+            brokers: bootstrap.into(),
+            topic: TOPIC.into(),
+            message_timeout: Duration::from_secs(2),
+            partitions: 3,
+            replication: 1,
+        })
+        .unwrap(),
+    )
+}
+
+fn relay_options(consumer: &str, reclaim_after: Duration) -> RelayOptions {
+    RelayOptions {
         consumer: consumer.into(),
         batch: 10,
         poll_interval: Duration::from_millis(20),
-        reclaim_after: Duration::from_millis(300),
+        reclaim_after,
         warn_backlog: 1_000,
         warn_age: Duration::from_secs(60),
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relay_stopped_while_the_broker_is_down_hands_its_events_back_at_once() {
+    let cluster = cluster();
+    let redis = RedisServer::start();
+    let store = redis_outbox_with_bookings(&redis, 5).await;
+    // Reclaiming takes a minute: only a hand-back lets relay B deliver within the test.
+    let patient = Duration::from_secs(60);
+
+    cluster.broker_down(1).unwrap();
+    let a = Relay::new(
+        store.clone(),
+        kafka_publisher(&cluster.bootstrap_servers()),
+        relay_options("relay-a", patient),
+    );
+    assert!(a.step().await.is_err(), "nothing can be delivered yet");
+    assert_eq!(
+        store
+            .outbox_claim("relay-b", 10, patient)
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "relay A still holds every event"
+    );
+    let (_, stopped) = tokio::sync::watch::channel(true);
+    a.run(stopped).await;
+    cluster.broker_up(1).unwrap();
+
+    let b = Relay::new(
+        store.clone(),
+        kafka_publisher(&cluster.bootstrap_servers()),
+        relay_options("relay-b", patient),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut delivered = 0;
+    while delivered < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "relay B got {delivered} of 5 events"
+        );
+        delivered += b.step().await.unwrap_or(0);
+    }
+    assert_eq!(store.outbox_stats().await.unwrap().backlog, 0);
+    let events = distinct(&consume(&cluster.bootstrap_servers(), 5, Duration::from_secs(20)).await);
+    assert_eq!(events.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relay_killed_mid_round_loses_nothing_once_another_takes_over() {
+    let cluster = cluster();
+    let redis = RedisServer::start();
+    let store = redis_outbox_with_bookings(&redis, 30).await;
+    let publisher = || kafka_publisher(&cluster.bootstrap_servers());
+    let options = |consumer: &str| relay_options(consumer, Duration::from_millis(300));
 
     // Relay A delivers one round, then claims the next and dies before acknowledging it.
     let a = Relay::new(store.clone(), publisher(), options("relay-a"));

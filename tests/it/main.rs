@@ -8,3 +8,4 @@ mod flash;
 mod harness;
 mod process;
 mod resilience;
+mod tansu;

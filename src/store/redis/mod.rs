@@ -375,6 +375,28 @@ impl Store for RedisStore {
         Ok(entries)
     }
 
+    async fn outbox_release(&self, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // Streams have no "unclaim": move them to a consumer no relay runs as, marked idle for
+        // a day, so the next XAUTOCLAIM by any relay takes them over at once.
+        let mut conn = self.conn.clone();
+        let mut release = redis::cmd("XCLAIM");
+        release
+            .arg(&self.keys.outbox)
+            .arg(RELAY_GROUP)
+            .arg("released")
+            .arg(0)
+            .arg(ids)
+            .arg("IDLE")
+            .arg(86_400_000)
+            .arg("JUSTID");
+        self.bounded(release.query_async::<redis::Value>(&mut conn))
+            .await
+            .map(drop)
+    }
+
     async fn outbox_ack(&self, ids: &[String]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
