@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO_JOBS ?= 2
 
-.PHONY: run run-seed test test-deps test-browser lint
+.PHONY: run run-seed test test-deps test-browser lint bench bench-deps load-test
 
 ## Start the server on http://127.0.0.1:3000 with the in-memory store and the demo catalogue.
 run:
@@ -54,3 +54,24 @@ test-browser: test-deps
 lint:
 	cargo fmt --all -- --check
 	cargo clippy -j$(CARGO_JOBS) --all-targets -- -D warnings
+
+## Install what the benchmark needs when it is missing (hey, wrk, redis tools: Debian packages).
+bench-deps: test-deps
+	@missing=""; for tool in hey wrk redis-benchmark redis-cli python3; do \
+	  command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hey wrk redis-tools python3 >/dev/null; fi
+
+## Measure against this machine's ceilings (its own redis-server and release build on free
+## loopback ports); writes bench/results.md, bench/results.svg and the README's figures.
+bench: bench-deps
+	cargo build --release -j$(CARGO_JOBS)
+	python3 bench/bench.py
+
+## The seed's two README load tests, against a running server (`make run-seed` in another
+## terminal, or set URL).
+URL ?= http://127.0.0.1:3000
+load-test:
+	@command -v hey >/dev/null || { echo "hey is required: apt-get install hey" >&2; exit 1; }
+	hey -c 50 -z 10s $(URL)/stations/PWTC
+	hey -c 100 -z 5s -T "application/json" -m POST -d '{"address":"Kuala Lumpur","date":"20210516","firstName":"Fadhil","lastName":"Yaacob","location":"PWTC","mysejahteraId":"900127015527","phoneNumber":"0123456789"}' $(URL)/booking

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request, State as AxumState};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State as AxumState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,11 @@ use crate::events::publisher::{
     KafkaOptions, KafkaPublisher, LogPublisher, PublishError, Publisher,
 };
 use crate::events::relay::{Relay, RelayOptions};
-use crate::store::{MemoryStore, RedisStore, RedisStoreOptions, Store, StoreError};
+use crate::limits::{self, ClientIpSource, HeaderLimit, KeyedLimiter, Limits, Shedder};
+use crate::metrics::{Gauges, Metrics};
+use crate::store::{
+    InstrumentedStore, MemoryStore, RedisStore, RedisStoreOptions, Store, StoreError,
+};
 use crate::web;
 
 /// What every handler can reach. Cheap to clone.
@@ -36,6 +40,8 @@ use crate::web;
 pub struct AppState {
     pub service: BookingService,
     pub config: Arc<ServeConfig>,
+    /// Per-IP booking limit, client-IP source and the in-flight bound.
+    pub limits: Arc<Limits>,
 }
 
 /// Why the application could not start.
@@ -79,25 +85,44 @@ impl Application {
     /// Builds with a given catalogue. Does not wait for Redis: if it is down, the catalogue is
     /// synced in the background once it answers, and requests get 503 until then.
     pub async fn build_with(config: ServeConfig, catalogue: Catalogue) -> Result<Self, BuildError> {
-        set_retry_after_secs(config.retry_after_secs);
-        let store: Arc<dyn Store> = match &config.redis_url {
-            Some(url) => Arc::new(RedisStore::new(RedisStoreOptions {
-                url: url.clone(),
-                namespace: catalogue.campaign().id.clone(),
-                timeout: config.redis_timeout(),
-            })?),
+        let (store, backend): (Arc<dyn Store>, &'static str) = match &config.redis_url {
+            Some(url) => (
+                Arc::new(RedisStore::new(RedisStoreOptions {
+                    url: url.clone(),
+                    namespace: catalogue.campaign().id.clone(),
+                    timeout: config.redis_timeout(),
+                })?),
+                "redis",
+            ),
             None => {
                 tracing::warn!(
                     "REDIS_URL is not set: using the in-memory store. NOTHING IS DURABLE: every \
                      booking is lost when this process stops. Set REDIS_URL for real use."
                 );
-                Arc::new(MemoryStore::new())
+                (Arc::new(MemoryStore::new()), "memory")
             }
         };
-        let service = BookingService::new(
+        Self::build_with_store(config, catalogue, store, backend).await
+    }
+
+    /// Builds over a given store (`backend` names it in metrics): tests wrap real stores to
+    /// count or hold calls.
+    pub async fn build_with_store(
+        config: ServeConfig,
+        catalogue: Catalogue,
+        store: Arc<dyn Store>,
+        backend: &'static str,
+    ) -> Result<Self, BuildError> {
+        set_retry_after_secs(config.retry_after_secs);
+        let metrics = Metrics::new();
+        let store: Arc<dyn Store> =
+            Arc::new(InstrumentedStore::new(store, backend, Arc::clone(&metrics)));
+        let service = BookingService::with(
             store.clone(),
             Arc::new(catalogue),
             config.snapshot_max_age(),
+            KeyedLimiter::new(config.booking_attempts_per_id_per_min),
+            Arc::clone(&metrics),
         );
         let relay = Relay::new(store, publisher(&config).await?, relay_options(&config));
         if let Err(error) = service.sync_catalogue().await {
@@ -118,9 +143,25 @@ impl Application {
             .await
             .map_err(|source| BuildError::Bind { addr, source })?;
         let shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
+        let secure_cookies = config.secure_cookies;
+        let limits = Arc::new(Limits {
+            booking_posts_per_ip: KeyedLimiter::new(config.booking_posts_per_ip_per_min),
+            client_ip: ClientIpSource {
+                trusted_proxy_hops: config.trusted_proxy_hops,
+            },
+            shedder: Shedder::new(config.max_in_flight, metrics).with_page(move |headers, path| {
+                // Browsers get the citizen pages' own friendly 503; API clients problem+json.
+                if web::wants_html(headers) {
+                    web::overloaded_page(headers, path, secure_cookies)
+                } else {
+                    limits::overloaded(headers)
+                }
+            }),
+        });
         let state = AppState {
             service: service.clone(),
             config: Arc::new(config),
+            limits,
         };
         Ok(Self {
             listener,
@@ -156,7 +197,11 @@ impl Application {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let relay = tokio::spawn(self.relay.run(rx.clone()));
         let grace = self.shutdown_grace;
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        // Connection info gives the rate limits the peer address.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = tx.send(true);
         });
@@ -224,19 +269,31 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let request_timeout = state.config.request_timeout();
     let secure_cookies = state.config.secure_cookies;
+    let metrics = Arc::clone(state.service.metrics());
+    let header_limit = HeaderLimit {
+        max_bytes: state.config.max_header_bytes,
+        metrics: Arc::clone(&metrics),
+    };
+    let shedder = state.limits.shedder.clone();
     Router::new()
         .merge(v1::router())
         .merge(seed::router())
         .merge(docs::router())
+        .merge(web::router())
+        // Everything above is shed past the in-flight bound; the operators' routes below are
+        // not, so probes and scrapes still answer while the service sheds.
+        .route_layer(middleware::from_fn_with_state(shedder, limits::shed_load))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(web::router())
+        .route("/metrics", get(metrics_text))
         .fallback(not_found)
         .with_state(state)
         .layer(middleware::from_fn_with_state(
             (request_timeout, secure_cookies),
             bound_request_time,
         ))
+        .layer(middleware::from_fn_with_state(header_limit, limits::limit_headers))
+        .layer(middleware::from_fn_with_state(metrics, record_request))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -258,6 +315,50 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", request_id, method = %request.method(), route, path = %request.uri().path())
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Counts and times every request by its route pattern (never the raw path: unbounded labels).
+async fn record_request(
+    AxumState(metrics): AxumState<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    metrics.http_request(
+        route.as_deref().unwrap_or("unmatched"),
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// Prometheus text exposition of the service's metrics.
+async fn metrics_text(AxumState(state): AxumState<AppState>) -> Response {
+    let service = &state.service;
+    let outbox = service.store().outbox_stats().await.ok();
+    let shedder = &state.limits.shedder;
+    let text = service.metrics().render(Gauges {
+        snapshot_age: service.snapshot_age(),
+        outbox_backlog: outbox.map(|o| o.backlog),
+        outbox_oldest_age: outbox.and_then(|o| o.oldest_age),
+        in_flight: shedder.in_flight() as u64,
+        in_flight_limit: shedder.limit() as u64,
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// Past the request timeout the client gets 503 + Retry-After, never a hang: a friendly page

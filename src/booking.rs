@@ -4,8 +4,9 @@
 //! over it, so the rules (campaign open, slot exists, one booking per person, never a
 //! confirmation without a stored booking) live here once.
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,8 @@ use chrono::{NaiveDate, Utc};
 use crate::catalogue::{Catalogue, Phase};
 use crate::domain::{Booking, BookingStatus, CentreCode, Person, PersonId, Reference, SlotKey};
 use crate::events::{BookingEvent, EventType};
+use crate::limits::KeyedLimiter;
+use crate::metrics::{Limit, Metrics, Refusal};
 use crate::store::{BookOutcome, CancelOutcome, SlotCount, Store, StoreError};
 
 /// Why a booking was not made. Every variant is a truthful "no": nothing was stored.
@@ -30,6 +33,9 @@ pub enum BookError {
     SoldOut,
     #[error("this identity number already holds a booking in this campaign")]
     AlreadyBooked,
+    /// The per-identity-number attempt limit: nothing was tried.
+    #[error("too many booking attempts for this identity number; please wait a moment")]
+    TooManyAttempts { retry_after: Duration },
     #[error(transparent)]
     Unavailable(#[from] StoreError),
 }
@@ -58,16 +64,58 @@ pub struct BookingRequest {
 #[derive(Debug, Clone)]
 pub struct Availability {
     counts: Arc<HashMap<SlotKey, SlotCount>>,
+    /// When the store read began: the counts are at least this recent.
     pub taken_at: Instant,
     /// The store could not be read just now and this is an older snapshot.
     pub stale: bool,
+    /// Identifies the counts (not their age): equal versions, equal counts. ETags derive from it.
+    pub version: u64,
+    /// This process's cancellation count when the read began; a later local cancellation makes
+    /// the snapshot out of date at once (see `BookingService::cancel`).
+    cancellations: u64,
+    /// Values derived from these counts (rendered answers), so each is made once per snapshot.
+    memo: Arc<RwLock<Memo>>,
 }
+
+type Memo = HashMap<String, Arc<dyn Any + Send + Sync>>;
 
 impl Availability {
     /// Remaining places; a slot the store does not know yet (catalogue not synced) shows none.
     pub fn remaining(&self, slot: &SlotKey) -> u32 {
         self.counts.get(slot).map_or(0, SlotCount::remaining)
     }
+
+    pub fn age(&self) -> Duration {
+        self.taken_at.elapsed()
+    }
+
+    /// `make()` once per snapshot and `key`: front ends keep their rendered answers here, so a
+    /// flood of reads of unchanged counts costs a lookup, not a rendering each.
+    pub fn memo<T: Any + Send + Sync>(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        let known = self
+            .memo
+            .read()
+            .ok()
+            .and_then(|memo| memo.get(key).cloned());
+        if let Some(value) = known.and_then(|v| v.downcast::<T>().ok()) {
+            return value;
+        }
+        let value = Arc::new(make());
+        if let Ok(mut memo) = self.memo.write() {
+            memo.insert(
+                key.to_owned(),
+                Arc::clone(&value) as Arc<dyn Any + Send + Sync>,
+            );
+        }
+        value
+    }
+}
+
+/// The store said a slot was full at `since`, when this process had seen `cancellations`.
+#[derive(Debug, Clone, Copy)]
+struct FullMark {
+    since: Instant,
+    cancellations: u64,
 }
 
 /// A cheap `Clone` handle; all state lives in `Shared`.
@@ -82,10 +130,25 @@ struct Shared {
     catalogue: Arc<Catalogue>,
     /// The last availability snapshot read from the store.
     snapshot: RwLock<Option<Availability>>,
-    /// Held by the one request refreshing the snapshot (single flight); others use the old one.
-    refreshing: tokio::sync::Mutex<()>,
-    /// How old a snapshot may be before a reader refreshes it.
+    /// Held by the one request refreshing the snapshot (single flight); it records when the
+    /// last refresh failed, so requests queued behind a failing store do not each wait for it.
+    refreshing: tokio::sync::Mutex<Option<Instant>>,
+    /// The oldest snapshot served while the store answers.
     snapshot_max_age: Duration,
+    /// Past this age one reader refreshes in the background of its own request while the
+    /// others keep the current snapshot: in steady state nobody waits for a refresh.
+    snapshot_refresh_after: Duration,
+    /// Versions for successive snapshots.
+    snapshot_versions: AtomicU64,
+    /// Successful cancellations by this process. The sold-out fast path and readers only use a
+    /// snapshot read after the latest one, so a place given back here is visible at once.
+    cancellations: AtomicU64,
+    /// Slots the store recently answered "sold out" for: the fast path refuses them without a
+    /// round trip until the mark is older than the snapshot bound or a cancellation happens.
+    full: RwLock<HashMap<SlotKey, FullMark>>,
+    /// Booking attempts per identity number (per-IP limits are the HTTP layer's).
+    attempts: KeyedLimiter,
+    metrics: Arc<Metrics>,
     /// Set once the catalogue's capacities are in the store; readiness waits for it.
     synced: AtomicBool,
 }
@@ -94,21 +157,49 @@ struct Shared {
 const REFERENCE_ATTEMPTS: usize = 5;
 
 impl BookingService {
+    /// A service without an attempt limit and with its own metrics; see [`BookingService::with`].
     pub fn new(
         store: Arc<dyn Store>,
         catalogue: Arc<Catalogue>,
         snapshot_max_age: Duration,
+    ) -> Self {
+        Self::with(
+            store,
+            catalogue,
+            snapshot_max_age,
+            KeyedLimiter::new(0),
+            Metrics::new(),
+        )
+    }
+
+    /// `attempts` bounds booking attempts per identity number (0 per minute: no bound).
+    pub fn with(
+        store: Arc<dyn Store>,
+        catalogue: Arc<Catalogue>,
+        snapshot_max_age: Duration,
+        attempts: KeyedLimiter,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 store,
                 catalogue,
                 snapshot: RwLock::new(None),
-                refreshing: tokio::sync::Mutex::new(()),
+                refreshing: tokio::sync::Mutex::new(None),
                 snapshot_max_age,
+                snapshot_refresh_after: snapshot_max_age / 2,
+                snapshot_versions: AtomicU64::new(0),
+                cancellations: AtomicU64::new(0),
+                full: RwLock::new(HashMap::new()),
+                attempts,
+                metrics,
                 synced: AtomicBool::new(false),
             }),
         }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
     }
 
     pub fn catalogue(&self) -> &Catalogue {
@@ -138,10 +229,49 @@ impl BookingService {
 
     /// Books `request.slot` for `request.person`. `Ok` only when the store has stored the
     /// booking and its event in one atomic step.
+    ///
+    /// The store step runs to completion in its own task even if the caller stops waiting (a
+    /// client that hangs up): once the store may have taken the place, the outcome is counted.
     pub async fn book(&self, request: BookingRequest) -> Result<Booking, BookError> {
+        if let Err(refusal) = self.check(&request) {
+            self.count(&Err(&refusal));
+            return Err(refusal);
+        }
+        let service = self.clone();
+        let stored = tokio::spawn(async move {
+            let result = service.store_booking(request).await;
+            service.count(&result.as_ref());
+            result
+        });
+        match stored.await {
+            Ok(result) => result,
+            Err(error) => Err(BookError::Unavailable(StoreError::Unavailable(format!(
+                "the booking task failed: {error}"
+            )))),
+        }
+    }
+
+    fn count(&self, result: &Result<&Booking, &BookError>) {
+        let metrics = &self.shared.metrics;
+        match result {
+            Ok(_) => metrics.booking_confirmed(),
+            Err(error) => metrics.booking_refused(match error {
+                BookError::UnknownSlot => Refusal::UnknownSlot,
+                BookError::NotOpen { .. } => Refusal::NotOpen,
+                BookError::Closed { .. } => Refusal::Closed,
+                BookError::SoldOut => Refusal::SoldOut,
+                BookError::AlreadyBooked => Refusal::AlreadyBooked,
+                BookError::TooManyAttempts { .. } => Refusal::RateLimited,
+                BookError::Unavailable(_) => Refusal::Unavailable,
+            }),
+        }
+    }
+
+    /// Everything that can refuse without the store: campaign hours, the slot, the attempt
+    /// limit and the sold-out fast path.
+    fn check(&self, request: &BookingRequest) -> Result<(), BookError> {
         let catalogue = self.catalogue();
-        let now = Utc::now();
-        match catalogue.campaign().phase(now) {
+        match catalogue.campaign().phase(Utc::now()) {
             Phase::NotOpen { opens_at } => return Err(BookError::NotOpen { opens_at }),
             Phase::Closed { closed_at } => return Err(BookError::Closed { closed_at }),
             Phase::Open => {}
@@ -149,6 +279,22 @@ impl BookingService {
         if catalogue.capacity(&request.slot).is_none() {
             return Err(BookError::UnknownSlot);
         }
+        if let Err(retry_after) = self.shared.attempts.check(&request.person.id) {
+            self.shared.metrics.rate_limited(Limit::Identity);
+            return Err(BookError::TooManyAttempts { retry_after });
+        }
+        if self.known_full(&request.slot) {
+            self.shared.metrics.sold_out_fast_path();
+            return Err(BookError::SoldOut);
+        }
+        Ok(())
+    }
+
+    /// The atomic store step, retried only for a reference collision or a store that lacks
+    /// the catalogue.
+    async fn store_booking(&self, request: BookingRequest) -> Result<Booking, BookError> {
+        let catalogue = self.catalogue();
+        let now = Utc::now();
         let mut resynced = false;
         for _ in 0..REFERENCE_ATTEMPTS {
             let booking = Booking {
@@ -159,10 +305,15 @@ impl BookingService {
                 status: BookingStatus::Confirmed,
             };
             let event = BookingEvent::new(EventType::Confirmed, &booking, catalogue, now);
+            let cancellations = self.shared.cancellations.load(Ordering::Acquire);
+            let asked_at = Instant::now();
             match self.shared.store.book(&booking, &event.to_outbox()).await? {
                 BookOutcome::Booked => return Ok(booking),
                 BookOutcome::AlreadyBooked => return Err(BookError::AlreadyBooked),
-                BookOutcome::SoldOut => return Err(BookError::SoldOut),
+                BookOutcome::SoldOut => {
+                    self.mark_full(&request.slot, asked_at, cancellations);
+                    return Err(BookError::SoldOut);
+                }
                 // The catalogue has the slot but the store does not: it was never synced, or
                 // Redis came back empty. Syncing is idempotent, so sync once and try again.
                 BookOutcome::SlotMissing if !resynced => {
@@ -214,62 +365,175 @@ impl BookingService {
             .cancel(reference, person, now, &event.to_outbox())
             .await?
         {
-            CancelOutcome::Cancelled => Ok(booking),
+            CancelOutcome::Cancelled => {
+                // After the store has the place back: snapshots read before this point are now
+                // out of date, and neither readers nor the fast path will use them.
+                self.shared.cancellations.fetch_add(1, Ordering::AcqRel);
+                Ok(booking)
+            }
             CancelOutcome::NotFound => Err(LookupError::NotFound),
             CancelOutcome::AlreadyCancelled => Err(LookupError::AlreadyCancelled),
         }
     }
 
-    /// Remaining places per slot, at most `snapshot_max_age` old while the store answers.
-    /// When the store cannot be read, the last snapshot is returned marked stale; only when
-    /// there has never been one is the error returned.
+    /// Remaining places per slot, at most `snapshot_max_age` old while the store answers, and
+    /// read after this process's latest cancellation. When the store cannot be read, the last
+    /// snapshot is returned marked stale; only when there has never been one is the error
+    /// returned.
+    ///
+    /// Single flight: at most one request reads the store at a time. Past half the bound, one
+    /// reader refreshes while the others keep the current snapshot; past the bound, readers
+    /// wait for the one refresh rather than each starting their own.
     pub async fn availability(&self) -> Result<Availability, StoreError> {
-        if let Some(fresh) = self.cached(|age| age < self.shared.snapshot_max_age) {
-            return Ok(fresh);
+        let shared = &self.shared;
+        let current = self.current();
+        if let Some(snapshot) = current.as_ref().filter(|s| self.usable(s)) {
+            if snapshot.age() < shared.snapshot_refresh_after {
+                shared.metrics.snapshot_hit();
+                return Ok(snapshot.clone());
+            }
+            // Due for a refresh but still within the bound: refresh unless someone already is.
+            let Ok(guard) = shared.refreshing.try_lock() else {
+                shared.metrics.snapshot_hit();
+                return Ok(snapshot.clone());
+            };
+            return self.refresh(guard).await;
         }
-        // Single flight: one request reads the store, the others keep serving the old snapshot
-        // (or, if there is none yet, wait for the one being read).
-        let guard = match self.shared.refreshing.try_lock() {
-            Ok(guard) => guard,
-            Err(_) => match self.cached(|_| true) {
-                Some(old) => return Ok(old),
-                None => self.shared.refreshing.lock().await,
-            },
-        };
-        if let Some(fresh) = self.cached(|age| age < self.shared.snapshot_max_age) {
-            return Ok(fresh);
+        // Too old, out of date, or none yet. If the store just failed, serve the old snapshot
+        // (marked stale) without trying again at once, so a failing store is not hammered.
+        let queued_at = Instant::now();
+        if let Some(old) = current.as_ref()
+            && let Ok(guard) = shared.refreshing.try_lock()
+        {
+            if guard.is_some_and(|failed| failed.elapsed() < shared.snapshot_refresh_after) {
+                return Ok(self.stale(old.clone()));
+            }
+            return self.refresh(guard).await;
         }
-        let result = self.shared.store.counts().await;
-        drop(guard);
-        match result {
+        let guard = shared.refreshing.lock().await;
+        if let Some(snapshot) = self.current().filter(|s| self.usable(s)) {
+            shared.metrics.snapshot_hit();
+            return Ok(snapshot);
+        }
+        // The refresh this request queued behind has failed: do not wait for another one.
+        if guard.is_some_and(|failed| failed >= queued_at)
+            && let Some(old) = self.current()
+        {
+            return Ok(self.stale(old));
+        }
+        self.refresh(guard).await
+    }
+
+    /// Reads the store while holding the single-flight guard.
+    async fn refresh(
+        &self,
+        mut guard: tokio::sync::MutexGuard<'_, Option<Instant>>,
+    ) -> Result<Availability, StoreError> {
+        let shared = &self.shared;
+        let cancellations = shared.cancellations.load(Ordering::Acquire);
+        let taken_at = Instant::now();
+        match shared.store.counts().await {
             Ok(counts) => {
+                shared.metrics.snapshot_refreshed(true);
                 let snapshot = Availability {
                     counts: Arc::new(counts),
-                    taken_at: Instant::now(),
+                    taken_at,
                     stale: false,
+                    version: shared.snapshot_versions.fetch_add(1, Ordering::Relaxed) + 1,
+                    cancellations,
+                    memo: Arc::default(),
                 };
-                if let Ok(mut slot) = self.shared.snapshot.write() {
+                if let Ok(mut slot) = shared.snapshot.write() {
+                    // Keep the version when nothing changed, so ETags stay valid across refreshes.
+                    let unchanged = slot.as_ref().filter(|old| old.counts == snapshot.counts);
+                    let snapshot = match unchanged {
+                        Some(old) => Availability {
+                            version: old.version,
+                            ..snapshot
+                        },
+                        None => snapshot,
+                    };
                     *slot = Some(snapshot.clone());
+                    *guard = None;
+                    return Ok(snapshot);
                 }
+                *guard = None;
                 Ok(snapshot)
             }
-            Err(error) => match self.cached(|_| true) {
-                Some(mut old) => {
-                    tracing::warn!(%error, "serving a stale availability snapshot");
-                    old.stale = true;
-                    Ok(old)
+            Err(error) => {
+                shared.metrics.snapshot_refreshed(false);
+                *guard = Some(Instant::now());
+                drop(guard);
+                match self.current() {
+                    Some(old) => {
+                        tracing::warn!(%error, "serving a stale availability snapshot");
+                        Ok(self.stale(old))
+                    }
+                    None => Err(error),
                 }
-                None => Err(error),
-            },
+            }
         }
     }
 
-    fn cached(&self, acceptable: impl Fn(Duration) -> bool) -> Option<Availability> {
-        let snapshot = self.shared.snapshot.read().ok()?;
-        snapshot
-            .as_ref()
-            .filter(|s| acceptable(s.taken_at.elapsed()))
-            .cloned()
+    fn stale(&self, mut old: Availability) -> Availability {
+        self.shared.metrics.snapshot_stale_served();
+        old.stale = true;
+        // What was rendered from the fresh copy says "not stale": render again.
+        old.memo = Arc::default();
+        old
+    }
+
+    fn current(&self) -> Option<Availability> {
+        self.shared.snapshot.read().ok()?.clone()
+    }
+
+    /// Within the age bound and read after this process's latest cancellation.
+    fn usable(&self, snapshot: &Availability) -> bool {
+        snapshot.age() < self.shared.snapshot_max_age
+            && snapshot.cancellations == self.shared.cancellations.load(Ordering::Acquire)
+    }
+
+    /// The sold-out fast path: true only when, within the snapshot bound and after this
+    /// process's latest cancellation, the store itself answered "sold out" for this slot or a
+    /// (not stale) availability snapshot showed it with no place. Anything less certain goes to
+    /// the store, which decides atomically. Never reads the store itself: the fast path may only
+    /// make a booking faster, not slower.
+    fn known_full(&self, slot: &SlotKey) -> bool {
+        let shared = &self.shared;
+        let cancellations = shared.cancellations.load(Ordering::Acquire);
+        let marked = shared.full.read().ok().is_some_and(|full| {
+            full.get(slot).is_some_and(|mark| {
+                mark.cancellations == cancellations
+                    && mark.since.elapsed() < shared.snapshot_max_age
+            })
+        });
+        marked
+            || self.current().is_some_and(|snapshot| {
+                !snapshot.stale
+                    && self.usable(&snapshot)
+                    && snapshot
+                        .counts
+                        .get(slot)
+                        .is_some_and(|count| count.remaining() == 0)
+            })
+    }
+
+    /// Remembers the store's "sold out", as of when the call began.
+    fn mark_full(&self, slot: &SlotKey, since: Instant, cancellations: u64) {
+        if let Ok(mut full) = self.shared.full.write() {
+            full.insert(
+                slot.clone(),
+                FullMark {
+                    since,
+                    cancellations,
+                },
+            );
+        }
+    }
+
+    /// Age of the current snapshot, for metrics.
+    pub fn snapshot_age(&self) -> Option<Duration> {
+        self.current().map(|s| s.age())
     }
 
     /// For clients that name only a centre and a date (the seed's `POST /booking`): the first

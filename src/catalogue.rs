@@ -360,5 +360,17 @@ mod tests {
             NaiveDate::from_ymd_opt(2021, 6, 14).unwrap()
         );
         assert_eq!(seed.campaign().phase(Utc::now()), Phase::Open);
+
+        let bench = Catalogue::load(Path::new("data/bench.toml")).unwrap();
+        let centre = CentreCode::parse("BENCH").unwrap();
+        let windows: Vec<_> = bench.slots_of(&centre).collect();
+        assert_eq!(windows.len(), 1);
+        assert!(windows[0].1 >= 1_000_000);
+        assert_eq!(
+            windows[0].0.date,
+            NaiveDate::from_ymd_opt(2021, 5, 16).unwrap()
+        );
+        assert_eq!(bench.slots_of(&pwtc).count(), 30);
+        assert_eq!(bench.campaign().phase(Utc::now()), Phase::Open);
     }
 }

@@ -120,6 +120,40 @@ pub struct ServeConfig {
     #[arg(long, env = "JKJAV_SNAPSHOT_MAX_AGE_MS", default_value_t = 1_000)]
     pub snapshot_max_age_ms: u64,
 
+    /// Requests served at once (health, readiness and metrics excepted); past it a request is
+    /// answered 503 + Retry-After at once instead of queueing into a timeout.
+    #[arg(long, env = "JKJAV_MAX_IN_FLIGHT", default_value_t = 1024)]
+    pub max_in_flight: usize,
+
+    /// Largest request head (target plus headers) accepted, in bytes; larger gets 431.
+    #[arg(long, env = "JKJAV_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// Booking POSTs per client IP per minute, all booking endpoints together; a client may use
+    /// the whole minute's allowance at once. Generous because many phones share one carrier-NAT
+    /// address. Past it: 429 + Retry-After. 0 turns the limit off.
+    #[arg(
+        long,
+        env = "JKJAV_BOOKING_POSTS_PER_IP_PER_MIN",
+        default_value_t = 600
+    )]
+    pub booking_posts_per_ip_per_min: u32,
+
+    /// Booking attempts per identity number per minute (at once or spread out). Past it: 429 +
+    /// Retry-After. 0 turns the limit off.
+    #[arg(
+        long,
+        env = "JKJAV_BOOKING_ATTEMPTS_PER_ID_PER_MIN",
+        default_value_t = 10
+    )]
+    pub booking_attempts_per_id_per_min: u32,
+
+    /// Reverse proxies in front of this server that append the client address to
+    /// X-Forwarded-For. 0: the TCP peer address is the client, and X-Forwarded-For is ignored
+    /// (clients can write anything in it).
+    #[arg(long, env = "JKJAV_TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    pub trusted_proxy_hops: usize,
+
     /// On SIGTERM/Ctrl-C, how long in-flight requests get to finish.
     #[arg(long, env = "JKJAV_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
@@ -167,6 +201,11 @@ impl ServeConfig {
             request_timeout_ms: 5_000,
             retry_after_secs: 2,
             snapshot_max_age_ms: 1_000,
+            max_in_flight: 1024,
+            max_header_bytes: 16 * 1024,
+            booking_posts_per_ip_per_min: 600,
+            booking_attempts_per_id_per_min: 10,
+            trusted_proxy_hops: 0,
             shutdown_grace_secs: 20,
             secure_cookies: false,
         }

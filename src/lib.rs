@@ -15,6 +15,8 @@
 //! - [`domain`]: newtypes that parse at the edge (MyKad, phone, reference, slot…).
 //! - [`store`]: the `Store` trait; Redis (one Lua script per booking) and in-memory backends.
 //! - [`events`]: the booking event schema written to the outbox with each change.
+//! - [`limits`]: load shedding (503), per-IP and per-identity booking limits (429), header size.
+//! - [`metrics`]: Prometheus series, rendered at `/metrics`.
 //! - [`telemetry`]: JSON logs without personal data.
 
 pub mod api;
@@ -24,6 +26,8 @@ pub mod catalogue;
 pub mod config;
 pub mod domain;
 pub mod events;
+pub mod limits;
+pub mod metrics;
 pub mod store;
 pub mod telemetry;
 pub mod web;

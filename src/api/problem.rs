@@ -63,6 +63,14 @@ pub enum ApiError {
         retry_after_secs: u64,
         cause: String,
     },
+    /// The in-flight bound is reached: shed at once rather than queued into a timeout.
+    #[error("the service is busy")]
+    Overloaded,
+    /// Too many booking requests from this client's address.
+    #[error("too many booking requests from your network; please wait {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the request headers are larger than {0} bytes")]
+    HeadersTooLarge(usize),
 }
 
 /// Seconds a client should wait before retrying a 503; set once from configuration.
@@ -104,9 +112,14 @@ impl ApiError {
             ) => StatusCode::CONFLICT,
             Self::Lookup(LookupError::NotFound) => StatusCode::NOT_FOUND,
             Self::Lookup(LookupError::AlreadyCancelled) => StatusCode::CONFLICT,
+            Self::Book(BookError::TooManyAttempts { .. }) | Self::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Book(BookError::Unavailable(_))
             | Self::Lookup(LookupError::Unavailable(_))
-            | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::Unavailable { .. }
+            | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -124,6 +137,11 @@ impl ApiError {
             Self::Book(BookError::SoldOut) => "sold-out",
             Self::Book(BookError::AlreadyBooked) => "already-booked",
             Self::Lookup(LookupError::AlreadyCancelled) => "already-cancelled",
+            Self::Book(BookError::TooManyAttempts { .. }) | Self::RateLimited { .. } => {
+                "too-many-requests"
+            }
+            Self::HeadersTooLarge(_) => "headers-too-large",
+            Self::Overloaded => "overloaded",
             Self::Book(BookError::Unavailable(_))
             | Self::Lookup(LookupError::Unavailable(_))
             | Self::Unavailable { .. } => "service-unavailable",
@@ -143,7 +161,22 @@ impl ApiError {
             "sold-out" => "Fully booked",
             "already-booked" => "Already booked",
             "already-cancelled" => "Already cancelled",
+            "too-many-requests" => "Too many requests",
+            "headers-too-large" => "Request headers too large",
+            "overloaded" => "Too busy right now",
             _ => "Service temporarily unavailable",
+        }
+    }
+
+    /// Seconds the client should wait before trying again, for the `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::Book(BookError::TooManyAttempts { retry_after }) => {
+                Some(crate::limits::retry_after(*retry_after))
+            }
+            _ if self.status().is_server_error() => Some(retry_after_secs()),
+            _ => None,
         }
     }
 
@@ -169,6 +202,7 @@ impl ApiError {
     /// A short cause for the log line; never contains request data.
     pub fn log_cause(&self) -> String {
         match self {
+            Self::Overloaded => "in-flight bound reached".into(),
             Self::Unavailable { cause, .. } => cause.clone(),
             Self::Book(BookError::Unavailable(e)) | Self::Lookup(LookupError::Unavailable(e)) => {
                 e.to_string()
@@ -196,6 +230,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Adds `Retry-After` (when there is one) so clients back off instead of hammering.
+pub fn set_retry_after(mut response: Response, secs: Option<u64>) -> Response {
+    if let Some(secs) = secs {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
 /// Adds `Retry-After` to a 503 so clients back off instead of hammering.
 pub fn with_retry_after(mut response: Response) -> Response {
     if response.status() == StatusCode::SERVICE_UNAVAILABLE {
@@ -208,7 +252,9 @@ pub fn with_retry_after(mut response: Response) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status().is_server_error() {
+        // Shedding is the system working as designed under load: counted in metrics, and a log
+        // line per shed request would only add to the load.
+        if self.status().is_server_error() && !matches!(self, Self::Overloaded) {
             tracing::warn!(problem = self.kind(), cause = %self.log_cause(), "request failed");
         }
         let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
@@ -221,6 +267,6 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
-        with_retry_after(response)
+        set_retry_after(response, self.retry_after())
     }
 }

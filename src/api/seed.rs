@@ -3,19 +3,21 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxumState};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::conditional;
 use super::json;
-use super::problem::{ApiError, with_retry_after};
+use super::problem::{ApiError, set_retry_after};
 use super::v1::Fields;
 use crate::app::AppState;
 use crate::booking::BookingRequest;
 use crate::domain::{Address, CentreCode, Person, PersonId, PersonName, Phone, parse_compact_date};
+use crate::limits::{BookingPostAllowed, TooManyBookingPosts};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,7 +85,8 @@ pub struct SeedFailure {
 fn failure(error: ApiError) -> Response {
     let status = match error.status() {
         s if s.is_server_error() => StatusCode::SERVICE_UNAVAILABLE,
-        StatusCode::NOT_FOUND => StatusCode::NOT_FOUND,
+        // Not the seed's (it had no limits), but a client must be able to tell "wait" from "no".
+        s @ (StatusCode::NOT_FOUND | StatusCode::TOO_MANY_REQUESTS) => s,
         _ => StatusCode::BAD_REQUEST,
     };
     if status.is_server_error() {
@@ -97,7 +100,7 @@ fn failure(error: ApiError) -> Response {
             .join("; "),
         other => other.to_problem().detail,
     };
-    with_retry_after(
+    set_retry_after(
         (
             status,
             Json(SeedFailure {
@@ -106,6 +109,7 @@ fn failure(error: ApiError) -> Response {
             }),
         )
             .into_response(),
+        error.retry_after(),
     )
 }
 
@@ -113,11 +117,20 @@ fn failure(error: ApiError) -> Response {
 #[utoipa::path(get, path = "/stations/{name}", tag = "seed",
     params(("name" = String, Path, description = "Centre code, e.g. PWTC")),
     responses(
-        (status = 200, body = [StationDay], headers(("Cache-Control" = String, description = "public, max-age=1"))),
+        (status = 200, body = [StationDay], headers(
+            ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
+            ("ETag" = String, description = "Send it back in `If-None-Match` to get 304 while the counts are unchanged"),
+            ("X-Availability-Stale" = String, description = "`true` when the store could not be read and older counts are shown"),
+        )),
+        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`"),
         (status = 404, body = SeedFailure),
         (status = 503, body = SeedFailure),
     ))]
-pub async fn stations(AxumState(state): AxumState<AppState>, Path(name): Path<String>) -> Response {
+pub async fn stations(
+    AxumState(state): AxumState<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let catalogue = state.service.catalogue();
     let Some(code) = CentreCode::parse(&name)
         .ok()
@@ -129,25 +142,23 @@ pub async fn stations(AxumState(state): AxumState<AppState>, Path(name): Path<St
         Ok(availability) => availability,
         Err(error) => return failure(error.into()),
     };
-    let mut days: Vec<StationDay> = Vec::new();
-    for (slot, _) in catalogue.slots_of(&code) {
-        let date = slot.date.format("%Y%m%d").to_string();
-        let remaining = availability.remaining(slot);
-        match days.last_mut() {
-            Some(day) if day.date == date => day.availability += remaining,
-            _ => days.push(StationDay {
-                location: code.to_string(),
-                date,
-                availability: remaining,
-            }),
+    let key = format!("seed-stations:{code}");
+    conditional::availability_json(&headers, &availability, &key, || {
+        let mut days: Vec<StationDay> = Vec::new();
+        for (slot, _) in catalogue.slots_of(&code) {
+            let date = slot.date.format("%Y%m%d").to_string();
+            let remaining = availability.remaining(slot);
+            match days.last_mut() {
+                Some(day) if day.date == date => day.availability += remaining,
+                _ => days.push(StationDay {
+                    location: code.to_string(),
+                    date,
+                    availability: remaining,
+                }),
+            }
         }
-    }
-    let mut response = Json(days).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=1"),
-    );
-    response
+        days
+    })
 }
 
 /// Books with the seed's payload. The window is the first one that day with places left.
@@ -155,9 +166,17 @@ pub async fn stations(AxumState(state): AxumState<AppState>, Path(name): Path<St
     responses(
         (status = 200, description = "Booked and stored", body = SeedBooked),
         (status = 400, description = "Invalid, sold out, already booked, unknown location or date", body = SeedFailure),
+        (status = 429, description = "Too many booking requests from this address or for this identity number; retry after `Retry-After`", body = SeedFailure),
         (status = 503, description = "Store unavailable; retry after `Retry-After`", body = SeedFailure),
     ))]
-pub async fn booking(AxumState(state): AxumState<AppState>, body: Bytes) -> Response {
+pub async fn booking(
+    allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
+    AxumState(state): AxumState<AppState>,
+    body: Bytes,
+) -> Response {
+    if let Err(limited) = allowed {
+        return failure(limited.into());
+    }
     // The seed accepted any content type; so does this endpoint.
     let seed: SeedBooking = match json::parse(&body) {
         Ok(seed) => seed,

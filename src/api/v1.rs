@@ -2,12 +2,14 @@
 //! and shape its answers; no business rule lives here.
 
 use axum::extract::{Path, Query, State as AxumState};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::conditional;
 use super::json::ApiJson;
 use super::problem::{ApiError, FieldError, Problem};
 use crate::app::AppState;
@@ -16,6 +18,7 @@ use crate::domain::{
     Address, Booking, BookingStatus, CentreCode, ParseError, Person, PersonId, PersonName, Phone,
     Postcode, Reference, SlotKey, State, TimeWindow, parse_iso_date,
 };
+use crate::limits::BookingPostAllowed;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -257,40 +260,54 @@ pub async fn list_centres(
 #[utoipa::path(get, path = "/api/v1/centres/{code}/availability", tag = "v1",
     params(("code" = String, Path, description = "Centre code, e.g. PWTC")),
     responses(
-        (status = 200, body = CentreAvailability),
+        (status = 200, body = CentreAvailability, headers(
+            ("ETag" = String, description = "Send it back in `If-None-Match` to get 304 while the counts are unchanged"),
+            ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
+            ("X-Availability-Stale" = String, description = "`true` when the store could not be read and older counts are shown"),
+        )),
+        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`"),
         (status = 404, description = "Unknown centre", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store unavailable and no earlier snapshot", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn centre_availability(
     AxumState(state): AxumState<AppState>,
     Path(code): Path<String>,
-) -> Result<Json<CentreAvailability>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no centre {code:?}"));
     let code = CentreCode::parse(&code).map_err(|_| not_found())?;
     let catalogue = state.service.catalogue();
     catalogue.centre(&code).ok_or_else(not_found)?;
     let availability = state.service.availability().await?;
-    let mut days: Vec<DayAvailability> = Vec::new();
-    for (slot, capacity) in catalogue.slots_of(&code) {
-        let window = WindowAvailability {
-            window: slot.window.to_string(),
-            capacity,
-            remaining: availability.remaining(slot),
-        };
-        let date = slot.date.to_string();
-        match days.last_mut() {
-            Some(day) if day.date == date => day.windows.push(window),
-            _ => days.push(DayAvailability {
-                date,
-                windows: vec![window],
-            }),
-        }
-    }
-    Ok(Json(CentreAvailability {
-        centre: centre_summary(&state, &code),
-        stale: availability.stale,
-        days,
-    }))
+    let key = format!("v1-availability:{code}");
+    Ok(conditional::availability_json(
+        &headers,
+        &availability,
+        &key,
+        || {
+            let mut days: Vec<DayAvailability> = Vec::new();
+            for (slot, capacity) in catalogue.slots_of(&code) {
+                let window = WindowAvailability {
+                    window: slot.window.to_string(),
+                    capacity,
+                    remaining: availability.remaining(slot),
+                };
+                let date = slot.date.to_string();
+                match days.last_mut() {
+                    Some(day) if day.date == date => day.windows.push(window),
+                    _ => days.push(DayAvailability {
+                        date,
+                        windows: vec![window],
+                    }),
+                }
+            }
+            CentreAvailability {
+                centre: centre_summary(&state, &code),
+                stale: availability.stale,
+                days,
+            }
+        },
+    ))
 }
 
 impl CreateBooking {
@@ -357,9 +374,11 @@ impl BookingKey {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`/problems/validation-error` (per-field `errors`) or `/problems/unknown-slot`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable: nothing was booked unless a lookup later shows it; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`/problems/too-many-requests`: too many booking requests from this address or for this identity number; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Store unavailable, or `/problems/overloaded`: nothing was booked unless a lookup later shows it; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_booking(
+    _allowed: BookingPostAllowed,
     AxumState(state): AxumState<AppState>,
     ApiJson(body): ApiJson<CreateBooking>,
 ) -> Result<(StatusCode, Json<BookingView>), ApiError> {

@@ -8,6 +8,7 @@
 //!
 //! Both must pass the same conformance suite (`tests/it/conformance.rs`).
 
+mod instrumented;
 mod memory;
 mod redis;
 
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Booking, PersonId, Reference, SlotKey};
 
+pub use instrumented::InstrumentedStore;
 pub use memory::MemoryStore;
 pub use redis::{RedisStore, RedisStoreOptions};
 
@@ -151,8 +153,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn outbox_ack(&self, ids: &[String]) -> Result<(), StoreError>;
 
     /// Hands claimed but undelivered entries back (a relay shutting down), so another relay
-    /// can claim them at once instead of after `reclaim_after`. By default they simply wait.
-    async fn outbox_release(&self, _ids: &[String]) -> Result<(), StoreError> {
-        Ok(())
-    }
+    /// can claim them at once instead of after `reclaim_after`. No default: a wrapper that
+    /// forgot to forward it would silently make shutdowns slow to hand over.
+    async fn outbox_release(&self, ids: &[String]) -> Result<(), StoreError>;
 }

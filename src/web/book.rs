@@ -21,6 +21,7 @@ use crate::app::AppState;
 use crate::booking::{BookError, BookingRequest};
 use crate::catalogue::{Centre, Phase};
 use crate::domain::{CentreCode, Person, SlotKey, TimeWindow, parse_iso_date};
+use crate::limits::{BookingPostAllowed, TooManyBookingPosts};
 
 #[derive(Debug, Template)]
 #[template(path = "partials/book.html")]
@@ -197,6 +198,7 @@ async fn book_page(
 }
 
 pub async fn submit(
+    allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
     ctx: Ctx,
     AxumState(state): AxumState<AppState>,
     form: Result<Form<BookForm>, FormRejection>,
@@ -206,6 +208,13 @@ pub async fn submit(
     };
     if !ctx.csrf_matches(&values.csrf) {
         return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
+    }
+    if let Err(limited) = allowed {
+        let retry_after_secs = limited.retry_after_secs;
+        return ctx.notice(
+            StatusCode::TOO_MANY_REQUESTS,
+            NoticeKind::TooManyAttempts { retry_after_secs },
+        );
     }
     let t = ctx.t;
     let catalogue = state.service.catalogue();
@@ -283,6 +292,12 @@ pub async fn submit(
             phase_notice(&ctx, &state, StatusCode::CONFLICT)
                 .unwrap_or_else(|| ctx.notice(StatusCode::CONFLICT, NoticeKind::Error))
         }
+        Err(BookError::TooManyAttempts { retry_after }) => ctx.notice(
+            StatusCode::TOO_MANY_REQUESTS,
+            NoticeKind::TooManyAttempts {
+                retry_after_secs: crate::limits::retry_after(retry_after),
+            },
+        ),
         Err(BookError::Unavailable(error)) => {
             tracing::warn!(%error, "booking failed: store unavailable");
             ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable)

@@ -140,6 +140,23 @@ impl Ctx {
                     vec![Link::new("/check", t.link_check), home]
                 },
             ),
+            NoticeKind::TooManyAttempts { retry_after_secs } => {
+                let page = NoticePage {
+                    chrome: self.chrome(t.too_many_title),
+                    t,
+                    heading: t.too_many_title,
+                    paragraphs: vec![format!(
+                        "{} {retry_after_secs} {}",
+                        t.too_many_body, t.seconds
+                    )],
+                    links: vec![Link::new("/check", t.link_check), home],
+                };
+                let mut response = self.render(StatusCode::TOO_MANY_REQUESTS, &page);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                return response;
+            }
             NoticeKind::Forbidden => (
                 t.forbidden_title,
                 vec![t.forbidden_body.to_owned()],
@@ -166,11 +183,21 @@ impl Ctx {
 /// Which friendly page to show.
 #[derive(Debug)]
 pub enum NoticeKind {
-    SoldOut { centre_href: String },
-    NotOpen { opens_at: String },
-    Closed { closed_at: String },
+    SoldOut {
+        centre_href: String,
+    },
+    NotOpen {
+        opens_at: String,
+    },
+    Closed {
+        closed_at: String,
+    },
     NotFound,
     Unavailable,
+    /// 429: too many booking attempts from this address or for this identity number.
+    TooManyAttempts {
+        retry_after_secs: u64,
+    },
     Forbidden,
     BadRequest,
     Error,

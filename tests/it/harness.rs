@@ -3,11 +3,13 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jkjav::app::Application;
 use jkjav::catalogue::Catalogue;
 use jkjav::config::ServeConfig;
+use jkjav::store::Store;
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -167,13 +169,37 @@ impl TestApp {
     }
 
     pub async fn spawn_with(catalogue: Catalogue, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        let config = Self::config(adjust);
+        let app = Application::build_with(config, catalogue).await.unwrap();
+        Self::serve(app)
+    }
+
+    /// The application over a given store (e.g. a wrapper that counts or holds calls).
+    pub async fn spawn_with_store(
+        catalogue: Catalogue,
+        store: Arc<dyn Store>,
+        adjust: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
+        let config = Self::config(adjust);
+        let app = Application::build_with_store(config, catalogue, store, "test")
+            .await
+            .unwrap();
+        Self::serve(app)
+    }
+
+    fn config(adjust: impl FnOnce(&mut ServeConfig)) -> ServeConfig {
         let mut config = ServeConfig::defaults();
         config.host = [127, 0, 0, 1].into();
         config.port = 0;
         config.redis_timeout_ms = 300;
         config.snapshot_max_age_ms = 50;
+        // Every test request comes from 127.0.0.1: the per-IP limit is tested on its own.
+        config.booking_posts_per_ip_per_min = 0;
         adjust(&mut config);
-        let app = Application::build_with(config, catalogue).await.unwrap();
+        config
+    }
+
+    fn serve(app: Application) -> Self {
         let addr = app.local_addr();
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder()

@@ -4,6 +4,7 @@
 mod api;
 mod conformance;
 mod events;
+mod flash;
 mod harness;
 mod process;
 mod resilience;

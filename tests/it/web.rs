@@ -699,3 +699,43 @@ async fn after_closing_the_home_page_says_so_and_booking_is_refused() {
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert!(refused.body.contains("<h1>Tempahan sudah ditutup</h1>"));
 }
+
+#[tokio::test]
+async fn booking_forms_past_the_rate_limits_get_a_friendly_429_with_retry_after() {
+    let app = TestApp::spawn_with(catalogue(50), |config| {
+        config.booking_posts_per_ip_per_min = 2;
+        config.booking_attempts_per_id_per_min = 1;
+    })
+    .await;
+    let mut browser = Browser::new(app).await;
+    let csrf = browser.get(SLOT_PAGE).await.csrf();
+
+    // The identity number's one attempt per minute is spent; its next is limited.
+    assert_eq!(
+        browser
+            .post("/book", &booking_form(&csrf, &mykad(20)))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let same_person = browser
+        .post("/book", &booking_form(&csrf, &mykad(20)))
+        .await;
+    assert_eq!(same_person.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(same_person.headers.contains_key("retry-after"));
+    assert!(same_person.body.contains("Terlalu banyak cubaan"));
+    assert_eq!(count(&same_person.body, "<h1"), 1);
+
+    // The address has used its two booking POSTs: a third, by anyone, is limited.
+    let by_ip = browser
+        .post("/book", &booking_form(&csrf, &mykad(21)))
+        .await;
+    assert_eq!(by_ip.status, StatusCode::TOO_MANY_REQUESTS);
+    let secs: u64 = by_ip.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "Retry-After {secs}");
+    assert!(by_ip.body.contains("Terlalu banyak cubaan"));
+}
