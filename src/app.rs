@@ -42,6 +42,8 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// Per-IP booking limit, client-IP source and the in-flight bound.
     pub limits: Arc<Limits>,
+    /// Signs the web pages' booking pass cookie.
+    pub pass_key: Arc<web::pass::PassKey>,
 }
 
 /// Why the application could not start.
@@ -158,10 +160,12 @@ impl Application {
                 }
             }),
         });
+        let pass_key = Arc::new(web::pass::PassKey::new(config.cookie_key.as_ref()));
         let state = AppState {
             service: service.clone(),
             config: Arc::new(config),
             limits,
+            pass_key,
         };
         Ok(Self {
             listener,

@@ -345,6 +345,20 @@ impl BookingService {
         }
     }
 
+    /// The booking with this reference, for a caller that proves the holder another way (the web
+    /// pages' signed pass): `is_theirs` sees the stored booking and says whether it is the
+    /// caller's. Not theirs and not there are the same answer.
+    pub async fn lookup_verified(
+        &self,
+        reference: &Reference,
+        is_theirs: impl FnOnce(&Booking) -> bool,
+    ) -> Result<Booking, LookupError> {
+        match self.shared.store.find(reference).await? {
+            Some(booking) if is_theirs(&booking) => Ok(booking),
+            _ => Err(LookupError::NotFound),
+        }
+    }
+
     /// Cancels the booking and gives its place back; the person may then book again.
     pub async fn cancel(
         &self,

@@ -162,6 +162,39 @@ pub struct ServeConfig {
     /// a proxy says `X-Forwarded-Proto: https`; set this when TLS ends before such a proxy.
     #[arg(long, env = "JKJAV_SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// Secret (at least 32 characters) that signs the booking pass cookie the web pages give
+    /// after a booking or a check. Every instance behind one address needs the same one; unset,
+    /// each process makes its own, so passes do not survive a restart.
+    #[arg(long, env = "JKJAV_COOKIE_KEY", hide_env_values = true)]
+    pub cookie_key: Option<Secret>,
+}
+
+/// A configuration value that must never be printed: its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if value.chars().count() < 32 {
+            return Err("must be at least 32 characters".into());
+        }
+        Ok(Self(value.to_owned()))
+    }
 }
 
 impl ServeConfig {
@@ -208,6 +241,7 @@ impl ServeConfig {
             trusted_proxy_hops: 0,
             shutdown_grace_secs: 20,
             secure_cookies: false,
+            cookie_key: None,
         }
     }
 }

@@ -258,7 +258,8 @@ pub async fn submit(
     match state.service.book(request).await {
         Ok(booking) => {
             let mut response = ctx.redirect("/booked");
-            if let Some(cookie) = ctx.booking_cookie_header(&booking_cookie_value(&booking)) {
+            if let Some(cookie) = ctx.booking_cookie_header(&booking_cookie_value(&state, &booking))
+            {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             response

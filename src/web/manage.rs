@@ -15,7 +15,10 @@ use super::i18n::Messages;
 use super::page::{Chrome, NoticeKind, web_page};
 use crate::app::AppState;
 use crate::booking::LookupError;
-use crate::domain::{Booking, BookingStatus, PersonId, Reference};
+use chrono::Utc;
+
+use super::pass::UncheckedPass;
+use crate::domain::{Booking, BookingStatus};
 
 /// What the booking pages show of a booking. Identity and phone numbers are masked: whoever
 /// sees this screen already knows them, but a shoulder-surfer need not.
@@ -52,28 +55,26 @@ impl BookingDetails {
     }
 }
 
-/// The booking cookie's value: reference and identity number, both in their compact forms
-/// (letters and digits only, so no escaping is needed).
-pub fn booking_cookie_value(booking: &Booking) -> String {
-    format!(
-        "{}.{}",
-        booking.reference.as_str(),
-        booking.person.id.as_str()
-    )
+/// The booking cookie's value: a signed pass for this booking (see [`super::pass`]).
+pub fn booking_cookie_value(state: &AppState, booking: &Booking) -> String {
+    state.pass_key.issue(booking, Utc::now())
 }
 
-fn parse_booking_cookie(raw: &str) -> Option<(Reference, PersonId)> {
-    let (reference, id) = raw.split_once('.')?;
-    Some((Reference::parse(reference).ok()?, PersonId::parse(id).ok()?))
-}
-
-/// The booking this browser just made or looked up, or the response to give instead: to the
-/// check form when there is none, 503 when the store cannot say.
+/// The booking this browser just made or looked up (its pass is for it), or the response to give instead: to the check form
+/// when there is no valid pass, 503 when the store cannot say.
 pub async fn current_booking(ctx: &Ctx, state: &AppState) -> Result<Booking, Response> {
-    let Some((reference, id)) = ctx.booking_cookie().and_then(parse_booking_cookie) else {
+    let Some(pass) = ctx
+        .booking_cookie()
+        .and_then(|raw| UncheckedPass::parse(raw, Utc::now()))
+    else {
         return Err(ctx.redirect("/check"));
     };
-    match state.service.lookup(&reference, &id).await {
+    let key = &state.pass_key;
+    match state
+        .service
+        .lookup_verified(&pass.reference, |booking| pass.is_for(booking, key))
+        .await
+    {
         Ok(booking) => Ok(booking),
         Err(LookupError::NotFound | LookupError::AlreadyCancelled) => Err(ctx.redirect("/check")),
         Err(LookupError::Unavailable(error)) => {
@@ -129,7 +130,8 @@ pub async fn check_submit(
     match state.service.lookup(&reference, &id).await {
         Ok(booking) => {
             let mut response = ctx.redirect("/my-booking");
-            if let Some(cookie) = ctx.booking_cookie_header(&booking_cookie_value(&booking)) {
+            if let Some(cookie) = ctx.booking_cookie_header(&booking_cookie_value(&state, &booking))
+            {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             response
@@ -223,10 +225,15 @@ pub async fn cancel(
     if !ctx.csrf_matches(&values.csrf) {
         return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
     }
-    let Some((reference, id)) = ctx.booking_cookie().and_then(parse_booking_cookie) else {
-        return ctx.redirect("/check");
+    let booking = match current_booking(&ctx, &state).await {
+        Ok(booking) => booking,
+        Err(response) => return response,
     };
-    match state.service.cancel(&reference, &id).await {
+    match state
+        .service
+        .cancel(&booking.reference, &booking.person.id)
+        .await
+    {
         // Already cancelled is what was asked for: show the booking as it stands.
         Ok(_) | Err(LookupError::AlreadyCancelled) => ctx.redirect("/my-booking"),
         Err(LookupError::NotFound) => ctx.redirect("/check"),

@@ -16,6 +16,7 @@ pub mod forms;
 pub mod i18n;
 pub mod manage;
 pub mod page;
+pub mod pass;
 pub mod qr;
 
 use axum::Router;
