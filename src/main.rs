@@ -4,6 +4,11 @@ use clap::Parser;
 use jkjav::app::Application;
 use jkjav::config::{Cli, Command};
 
+/// Every request allocates a little (JSON, headers, the booking and its event); glibc's malloc
+/// spent about a fifth of a booking's CPU under load, mimalloc a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let Cli {
