@@ -176,6 +176,11 @@ impl Application {
         })
     }
 
+    /// The router alone, for tests that call it in process (`tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         // A bound listener always has an address; fall back to unspecified rather than panic.
         self.listener

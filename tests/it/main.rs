@@ -10,3 +10,4 @@ mod process;
 mod resilience;
 mod tansu;
 mod web;
+mod web_router;
