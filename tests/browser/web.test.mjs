@@ -246,7 +246,7 @@ test("a validation error keeps the values, marks the fields and takes focus", { 
 });
 
 /** Every page, in both languages, with and without an error shown: zero axe violations. */
-test("axe-core finds no violations on any page, and screenshots are saved", { timeout: 240_000 }, async () => {
+test("axe-core finds no violations on any page, nothing scrolls sideways at 320 px, and screenshots are saved", { timeout: 240_000 }, async () => {
   await withSetup(async (server, browser) => {
     const axe = axePath();
     const shots = screenshotDir();
@@ -261,6 +261,11 @@ test("axe-core finds no violations on any page, and screenshots are saved", { ti
         for (const v of result.violations) {
           failures.push(`${lang} ${name} (${page.url()}): ${v.id} — ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
         }
+        // Reflow (WCAG 1.4.10): at 320 CSS px — also what 200 % zoom of a 640 px window gives —
+        // nothing may need horizontal scrolling.
+        await page.setViewportSize({ width: 320, height: 900 });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        if (overflow > 0) failures.push(`${lang} ${name} (${page.url()}): ${overflow} px of horizontal scrolling at 320 px`);
         for (const width of [360, 1280]) {
           await page.setViewportSize({ width, height: 900 });
           await page.screenshot({ path: path.join(shots, `${lang}-${name}-${width}.png`), fullPage: true });
