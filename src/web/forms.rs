@@ -66,23 +66,18 @@ pub struct ErrorItem {
 pub struct Errors(Vec<(&'static str, String)>);
 
 impl Errors {
-    /// Parses `raw`; on failure records "required" for empty input and `invalid` otherwise.
+    /// Parses `raw`; on failure records the field's own message, which names the field and
+    /// says what it needs, whether it was left empty or filled in wrongly: an error summary of
+    /// several "please fill in this field" would not say which field is meant.
     pub fn check<T>(
         &mut self,
-        t: &Messages,
         field: &'static str,
-        raw: &str,
         parsed: Result<T, ParseError>,
-        invalid: &'static str,
+        message: &'static str,
     ) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
             Err(_) => {
-                let message = if raw.trim().is_empty() {
-                    t.err_required
-                } else {
-                    invalid
-                };
                 self.0.push((field, message.to_owned()));
                 None
             }
@@ -150,44 +145,18 @@ pub struct PersonFields {
 impl BookForm {
     pub fn parse_person(&self, t: &Messages, errors: &mut Errors) -> PersonFields {
         let id = errors.check(
-            t,
             "id_number",
-            &self.id_number,
             PersonId::parse(&self.id_number),
             t.err_id_number,
         );
-        let name = errors.check(
-            t,
-            "name",
-            &self.name,
-            PersonName::parse(&self.name),
-            t.err_name,
-        );
-        let phone = errors.check(
-            t,
-            "phone",
-            &self.phone,
-            Phone::parse(&self.phone),
-            t.err_phone,
-        );
-        let address = errors.check(
-            t,
-            "address",
-            &self.address,
-            Address::parse(&self.address),
-            t.err_address,
-        );
+        let name = errors.check("name", PersonName::parse(&self.name), t.err_name);
+        let phone = errors.check("phone", Phone::parse(&self.phone), t.err_phone);
+        let address = errors.check("address", Address::parse(&self.address), t.err_address);
         let postcode = if self.postcode.trim().is_empty() {
             Some(None)
         } else {
             errors
-                .check(
-                    t,
-                    "postcode",
-                    &self.postcode,
-                    Postcode::parse(&self.postcode),
-                    t.err_postcode,
-                )
+                .check("postcode", Postcode::parse(&self.postcode), t.err_postcode)
                 .map(Some)
         };
         PersonFields {
@@ -295,16 +264,12 @@ impl fmt::Debug for CheckForm {
 impl CheckForm {
     pub fn parse(&self, t: &Messages, errors: &mut Errors) -> Option<(Reference, PersonId)> {
         let reference = errors.check(
-            t,
             "reference",
-            &self.reference,
             Reference::parse(&self.reference),
             t.err_reference,
         );
         let id = errors.check(
-            t,
             "id_number",
-            &self.id_number,
             PersonId::parse(&self.id_number),
             t.err_id_number,
         );

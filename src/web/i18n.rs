@@ -259,7 +259,6 @@ pub struct Messages {
     pub hint_phone: &'static str,
     pub hint_postcode: &'static str,
 
-    pub err_required: &'static str,
     pub err_reference: &'static str,
     pub err_id_number: &'static str,
     pub err_name: &'static str,
@@ -397,7 +396,6 @@ pub static MS: Messages = Messages {
     hint_phone: "Seperti 012-345 6789. Kami menghantar SMS peringatan ke nombor ini.",
     hint_postcode: "5 digit, seperti 50480.",
 
-    err_required: "Sila isi ruangan ini.",
     err_reference: "Masukkan nombor rujukan 10 huruf dan angka, seperti 7KQ4M-PX2RD.",
     err_id_number: "Masukkan nombor MyKad 12 digit yang sah (seperti 900127-01-5527) atau nombor pasport (6 hingga 20 huruf dan angka).",
     err_name: "Masukkan nama anda (paling banyak 100 aksara).",
@@ -539,7 +537,6 @@ pub static EN: Messages = Messages {
     hint_phone: "Like 012-345 6789. We send a reminder SMS to this number.",
     hint_postcode: "5 digits, like 50480.",
 
-    err_required: "Please fill in this field.",
     err_reference: "Enter the 10-character booking reference, like 7KQ4M-PX2RD.",
     err_id_number: "Enter a valid 12-digit MyKad number (like 900127-01-5527) or a passport number (6 to 20 letters and digits).",
     err_name: "Enter your name (at most 100 characters).",
