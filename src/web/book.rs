@@ -203,12 +203,10 @@ pub async fn submit(
     AxumState(state): AxumState<AppState>,
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(values)) = form else {
-        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
+    let values = match ctx.accept(form) {
+        Ok(values) => values,
+        Err(response) => return response,
     };
-    if !ctx.csrf_matches(&values.csrf) {
-        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
-    }
     if let Err(limited) = allowed {
         let retry_after_secs = limited.retry_after_secs;
         return ctx.notice(
@@ -338,12 +336,10 @@ pub async fn validate(
     Query(query): Query<FieldQuery>,
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(values)) = form else {
-        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
+    let values = match ctx.accept(form) {
+        Ok(values) => values,
+        Err(response) => return response,
     };
-    if !ctx.csrf_matches(&values.csrf) {
-        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
-    }
     let mut errors = Errors::default();
     values.parse_person(ctx.t, &mut errors);
     let Some(field) = values

@@ -111,6 +111,23 @@ impl Errors {
     }
 }
 
+/// A form that carries the page's CSRF token.
+pub trait PostedForm {
+    fn csrf(&self) -> &str;
+}
+
+impl PostedForm for BookForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl PostedForm for CheckForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// The booking form as submitted. Every field is text so that each can be reported.
 #[derive(Default, Deserialize)]
 #[serde(default)]

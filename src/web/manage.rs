@@ -7,17 +7,16 @@ use axum::extract::State as AxumState;
 use axum::extract::rejection::FormRejection;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
+use chrono::Utc;
 
 use super::browse::window_label;
 use super::ctx::Ctx;
 use super::forms::{CheckForm, ErrorItem, Errors, FieldView};
 use super::i18n::Messages;
 use super::page::{Chrome, NoticeKind, web_page};
+use super::pass::UncheckedPass;
 use crate::app::AppState;
 use crate::booking::LookupError;
-use chrono::Utc;
-
-use super::pass::UncheckedPass;
 use crate::domain::{Booking, BookingStatus};
 
 /// What the booking pages show of a booking. Identity and phone numbers are masked: whoever
@@ -114,12 +113,10 @@ pub async fn check_submit(
     AxumState(state): AxumState<AppState>,
     form: Result<Form<CheckForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(values)) = form else {
-        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
+    let values = match ctx.accept(form) {
+        Ok(values) => values,
+        Err(response) => return response,
     };
-    if !ctx.csrf_matches(&values.csrf) {
-        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
-    }
     let mut errors = Errors::default();
     let Some((reference, id)) = values.parse(ctx.t, &mut errors) else {
         return ctx.render(
@@ -214,16 +211,19 @@ pub struct CancelForm {
     csrf: String,
 }
 
+impl super::forms::PostedForm for CancelForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 pub async fn cancel(
     ctx: Ctx,
     AxumState(state): AxumState<AppState>,
     form: Result<Form<CancelForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(values)) = form else {
-        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
-    };
-    if !ctx.csrf_matches(&values.csrf) {
-        return ctx.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden);
+    if let Err(response) = ctx.accept(form) {
+        return response;
     }
     let booking = match current_booking(&ctx, &state).await {
         Ok(booking) => booking,

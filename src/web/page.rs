@@ -2,6 +2,10 @@
 //! layout otherwise; security headers on every page; and the friendly notice pages (sold out,
 //! not open, closed, 404, 403, 503, error).
 
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+
+use super::forms::PostedForm;
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -101,6 +105,25 @@ impl Ctx {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
         response
+    }
+
+    /// The posted form, if it can be read (else 400) and carries this browser's CSRF token
+    /// (else 403). Every POST handler takes its form through here.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the error is the page to answer with at once, returned one level up"
+    )]
+    pub fn accept<T: PostedForm>(
+        &self,
+        form: Result<Form<T>, FormRejection>,
+    ) -> Result<T, Response> {
+        let Ok(Form(values)) = form else {
+            return Err(self.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest));
+        };
+        if !self.csrf_matches(values.csrf()) {
+            return Err(self.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden));
+        }
+        Ok(values)
     }
 
     /// A friendly page for something that is not a form error.
