@@ -1,26 +1,23 @@
-//! `Application`: builds the store, the booking service and the router from configuration, and
-//! serves until a shutdown signal. Tests build it on port 0.
+//! `Application`: builds the store, the booking service, the relay and the router from
+//! configuration, and serves until a shutdown signal. Tests build it on port 0. The only room
+//! that sees every other: it wires `api` and `web` over the shared `http` layer.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State as AxumState};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::json::BodyLimit;
-use crate::api::problem::{ApiError, set_retry_after_secs};
-use crate::api::{docs, seed, v1};
+use crate::api::problem::ProblemRefusals;
 use crate::booking::BookingService;
 use crate::catalogue::{Catalogue, CatalogueError};
 use crate::config::ServeConfig;
@@ -28,23 +25,15 @@ use crate::events::publisher::{
     KafkaOptions, KafkaPublisher, LogPublisher, PublishError, Publisher,
 };
 use crate::events::relay::{Relay, RelayOptions};
-use crate::limits::{self, ClientIpSource, HeaderLimit, KeyedLimiter, Limits, Shedder};
-use crate::metrics::{Gauges, Metrics};
+use crate::http::limits::{ClientIpSource, Limits, Shedder};
+use crate::http::middleware::{self, RetryAfter};
+use crate::http::{self as shared, AppState, Refusal, Refusals, RequestHead};
+use crate::limiter::KeyedLimiter;
+use crate::metrics::Metrics;
 use crate::store::{
     InstrumentedStore, MemoryStore, RedisStore, RedisStoreOptions, Store, StoreError,
 };
-use crate::web;
-
-/// What every handler can reach. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub service: BookingService,
-    pub config: Arc<ServeConfig>,
-    /// Per-IP booking limit, client-IP source and the in-flight bound.
-    pub limits: Arc<Limits>,
-    /// Signs the web pages' booking pass cookie.
-    pub pass_key: Arc<web::pass::PassKey>,
-}
+use crate::web::{self, PageRefusals, WebState};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +104,6 @@ impl Application {
         store: Arc<dyn Store>,
         backend: &'static str,
     ) -> Result<Self, BuildError> {
-        set_retry_after_secs(config.retry_after_secs);
         let metrics = Metrics::new();
         let store: Arc<dyn Store> =
             Arc::new(InstrumentedStore::new(store, backend, Arc::clone(&metrics)));
@@ -126,7 +114,8 @@ impl Application {
             KeyedLimiter::new(config.booking_attempts_per_id_per_min),
             Arc::clone(&metrics),
         );
-        let relay = Relay::new(store, publisher(&config).await?, relay_options(&config));
+        let relay = Relay::new(store, publisher(&config).await?, relay_options(&config))
+            .with_metrics(Arc::clone(&metrics));
         if let Err(error) = service.sync_catalogue().await {
             tracing::warn!(%error, "cannot load the catalogue into the store yet; retrying in the background");
             let service = service.clone();
@@ -145,31 +134,29 @@ impl Application {
             .await
             .map_err(|source| BuildError::Bind { addr, source })?;
         let shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
-        let secure_cookies = config.secure_cookies;
         let limits = Arc::new(Limits {
             booking_posts_per_ip: KeyedLimiter::new(config.booking_posts_per_ip_per_min),
             client_ip: ClientIpSource {
                 trusted_proxy_hops: config.trusted_proxy_hops,
             },
-            shedder: Shedder::new(config.max_in_flight, metrics).with_page(move |headers, path| {
-                // Browsers get the citizen pages' own friendly 503; API clients problem+json.
-                if web::wants_html(headers) {
-                    web::overloaded_page(headers, path, secure_cookies)
-                } else {
-                    limits::overloaded(headers)
-                }
-            }),
+            shedder: Shedder::new(config.max_in_flight, metrics),
         });
+        let refusals = Refusals {
+            api: Arc::new(ProblemRefusals),
+            web: Arc::new(PageRefusals {
+                secure_cookies: config.secure_cookies,
+            }),
+        };
         let pass_key = Arc::new(web::pass::PassKey::new(config.cookie_key.as_ref()));
         let state = AppState {
             service: service.clone(),
             config: Arc::new(config),
             limits,
-            pass_key,
+            refusals,
         };
         Ok(Self {
             listener,
-            router: router(state),
+            router: router(state, pass_key),
             service,
             shutdown_grace,
             relay,
@@ -274,43 +261,38 @@ fn relay_options(config: &ServeConfig) -> RelayOptions {
 }
 
 /// Every route, and the layers every request passes through.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Router {
     let body_limit = state.config.max_body_bytes;
-    let request_timeout = state.config.request_timeout();
-    let secure_cookies = state.config.secure_cookies;
-    let metrics = Arc::clone(state.service.metrics());
-    let header_limit = HeaderLimit {
-        max_bytes: state.config.max_header_bytes,
-        metrics: Arc::clone(&metrics),
+    let retry_after = RetryAfter(state.config.retry_after_secs);
+    let web = WebState {
+        app: state.clone(),
+        pass_key,
     };
-    let shedder = state.limits.shedder.clone();
+    let refusals = state.refusals.clone();
     Router::new()
-        .merge(v1::router())
-        .merge(seed::router())
-        .merge(docs::router())
-        .merge(web::router())
+        .merge(crate::api::router().with_state(state.clone()))
+        .merge(web::router(web))
+        .merge(shared::assets::router())
         // Everything above is shed past the in-flight bound; the operators' routes below are
         // not, so probes and scrapes still answer while the service sheds.
-        .route_layer(middleware::from_fn_with_state(shedder, limits::shed_load))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .fallback(not_found)
-        .with_state(state)
-        .layer(middleware::from_fn_with_state(
-            (request_timeout, secure_cookies),
-            bound_request_time,
-        ))
-        .layer(middleware::from_fn_with_state(header_limit, limits::limit_headers))
-        .layer(middleware::from_fn_with_state(metrics, record_request))
+        .route_layer(from_fn_with_state(state.clone(), shared::limits::shed_load))
+        .merge(shared::health::router().with_state(state.clone()))
+        .fallback(move |request: Request| async move {
+            refusals.render(Refusal::NotFound, &RequestHead::of(&request))
+        })
+        .layer(from_fn_with_state(state.clone(), middleware::bound_request_time))
+        .layer(from_fn_with_state(state.clone(), shared::limits::limit_headers))
+        .layer(from_fn_with_state(state, middleware::record_request))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
+        .layer(from_fn_with_state(retry_after, middleware::retry_after_on_503))
+        .layer(axum::middleware::from_fn(middleware::log_failures))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        // Failures are logged once, with their cause, where they are rendered (ApiError).
+        // Failures are logged once, with their cause, by `log_failures` inside this span.
         .layer(TraceLayer::new_for_http().on_failure(()).make_span_with(|request: &Request| {
             let request_id = request
                 .headers()
@@ -324,126 +306,4 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", request_id, method = %request.method(), route, path = %request.uri().path())
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-}
-
-/// Counts and times every request by its route pattern (never the raw path: unbounded labels).
-async fn record_request(
-    AxumState(metrics): AxumState<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = std::time::Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let method = request.method().clone();
-    let response = next.run(request).await;
-    metrics.http_request(
-        route.as_deref().unwrap_or("unmatched"),
-        method.as_str(),
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
-}
-
-/// Prometheus text exposition of the service's metrics.
-async fn metrics_text(AxumState(state): AxumState<AppState>) -> Response {
-    let service = &state.service;
-    let outbox = service.store().outbox_stats().await.ok();
-    let shedder = &state.limits.shedder;
-    let text = service.metrics().render(Gauges {
-        snapshot_age: service.snapshot_age(),
-        outbox_backlog: outbox.map(|o| o.backlog),
-        outbox_oldest_age: outbox.and_then(|o| o.oldest_age),
-        in_flight: shedder.in_flight() as u64,
-        in_flight_limit: shedder.limit() as u64,
-    });
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        text,
-    )
-        .into_response()
-}
-
-/// Past the request timeout the client gets 503 + Retry-After, never a hang: a friendly page
-/// for a browser, a problem document for an API client.
-async fn bound_request_time(
-    AxumState((limit, secure_cookies)): AxumState<(Duration, bool)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let html = web::wants_html(request.headers())
-        .then(|| (request.headers().clone(), request.uri().path().to_owned()));
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let cause = format!("request exceeded {limit:?}");
-            match html {
-                Some((headers, path)) => {
-                    tracing::warn!(%cause, "request failed");
-                    web::overloaded_page(&headers, &path, secure_cookies)
-                }
-                None => ApiError::Unavailable {
-                    retry_after_secs: crate::api::problem::retry_after_secs(),
-                    cause,
-                }
-                .into_response(),
-            }
-        }
-    }
-}
-
-async fn not_found(
-    AxumState(state): AxumState<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    if web::wants_html(&headers) {
-        web::not_found_page(&headers, uri.path(), state.config.secure_cookies)
-    } else {
-        ApiError::NotFound("there is nothing at this address".into()).into_response()
-    }
-}
-
-/// Liveness: the process is up and serving.
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Readiness {
-    ready: bool,
-    store: String,
-    catalogue_synced: bool,
-    outbox_backlog: Option<u64>,
-    outbox_oldest_age_secs: Option<u64>,
-}
-
-/// Readiness: the store answers and holds the catalogue. 503 otherwise, so a load balancer
-/// sends traffic elsewhere.
-async fn readyz(AxumState(state): AxumState<AppState>) -> Response {
-    let service = &state.service;
-    let store = service.check_ready().await;
-    let synced = service.catalogue_synced();
-    let outbox = service.store().outbox_stats().await.ok();
-    let ready = store.is_ok() && synced;
-    let body = Readiness {
-        ready,
-        store: store.map_or_else(|e| e.to_string(), |()| "ok".into()),
-        catalogue_synced: synced,
-        outbox_backlog: outbox.map(|o| o.backlog),
-        outbox_oldest_age_secs: outbox.and_then(|o| o.oldest_age).map(|age| age.as_secs()),
-    };
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    crate::api::problem::with_retry_after((status, Json(body)).into_response())
 }

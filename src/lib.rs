@@ -1,22 +1,28 @@
 //! jkjav: a vaccination appointment booking service that never confirms what it did not store.
 //!
-//! The map of the crate, from the edge inwards:
+//! The map of the crate, from the core outwards. Each room imports only rooms listed above it
+//! (`domain ← catalogue ← store ← events ← booking ← http ← api, web ← app`); the two leaf
+//! utilities ([`limiter`], [`metrics`]) and [`config`] import nothing of the others.
 //!
-//! - [`config`]: every setting as a flag and an environment variable.
-//! - [`app`]: `Application::build` wires store → service → router; middleware (request ids,
-//!   timeouts, body limits); `/healthz` and `/readyz`.
-//! - [`web`]: the citizen pages (askama + htmx, Bahasa Melayu and English, works without
-//!   JavaScript), CSRF, the friendly error pages.
+//! - [`domain`]: newtypes that parse at the edge (MyKad, phone, reference, slot…) and the one
+//!   parse of a person's details that every front end uses.
+//! - [`catalogue`]: states → centres → slots and campaign hours, from TOML.
+//! - [`store`]: the `Store` trait; Redis (one Lua script per booking) and in-memory backends.
+//! - [`events`]: the booking event schema, the Kafka/log publisher, the outbox relay.
+//! - [`booking`]: `BookingService`, the one path to book, cancel and look up, and the
+//!   availability snapshot that keeps readers off the store. No HTTP in it or below it.
+//! - [`http`]: what both front ends share — `AppState`, the limits (shedding, per-IP), the
+//!   middleware (time bound, Retry-After, failure logs, request metrics), health endpoints,
+//!   static assets, and the HTTP layer's own refusals.
 //! - [`api`]: the JSON front ends — `/api/v1` (problem+json errors, OpenAPI at `/openapi.json`,
 //!   docs at `/docs`) and the 2021 seed's `/stations/{name}` and `/booking`.
-//! - [`booking`]: `BookingService`, the one path to book, cancel and look up, and the
-//!   availability snapshot that keeps readers off the store.
-//! - [`catalogue`]: states → centres → slots and campaign hours, from TOML.
-//! - [`domain`]: newtypes that parse at the edge (MyKad, phone, reference, slot…).
-//! - [`store`]: the `Store` trait; Redis (one Lua script per booking) and in-memory backends.
-//! - [`events`]: the booking event schema written to the outbox with each change.
-//! - [`limits`]: load shedding (503), per-IP and per-identity booking limits (429), header size.
+//! - [`web`]: the citizen pages (askama + htmx, Bahasa Melayu and English, works without
+//!   JavaScript), CSRF, the booking pass, the friendly error pages.
+//! - [`app`]: `Application::build` wires store → service → relay → router; only `main` and
+//!   tests use it.
+//! - [`limiter`]: a keyed token bucket (per identity number, per client address).
 //! - [`metrics`]: Prometheus series, rendered at `/metrics`.
+//! - [`config`]: every setting as a flag and an environment variable.
 //! - [`telemetry`]: JSON logs without personal data.
 
 pub mod api;
@@ -26,7 +32,8 @@ pub mod catalogue;
 pub mod config;
 pub mod domain;
 pub mod events;
-pub mod limits;
+pub mod http;
+pub mod limiter;
 pub mod metrics;
 pub mod store;
 pub mod telemetry;

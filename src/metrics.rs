@@ -164,6 +164,8 @@ pub struct Metrics {
     rate_limited_ip: AtomicU64,
     rate_limited_identity: AtomicU64,
     headers_too_large: AtomicU64,
+    /// Outbox events the relay delivered downstream (Kafka, or the log).
+    events_delivered: AtomicU64,
 }
 
 /// Values read at scrape time rather than counted: they describe the present.
@@ -240,6 +242,10 @@ impl Metrics {
 
     pub fn header_too_large(&self) {
         inc(&self.headers_too_large);
+    }
+
+    pub fn events_delivered(&self, count: u64) {
+        self.events_delivered.fetch_add(count, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition of every series.
@@ -397,6 +403,12 @@ impl Metrics {
             "jkjav_in_flight_limit",
             "The in-flight bound past which requests are shed.",
             gauges.in_flight_limit as f64,
+        );
+        counter(
+            &mut out,
+            "jkjav_outbox_events_delivered_total",
+            "Booking events the outbox relay delivered downstream and removed from the outbox.",
+            load(&self.events_delivered),
         );
         header(
             &mut out,

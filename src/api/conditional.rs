@@ -52,8 +52,7 @@ pub fn availability_json<T: Serialize>(
     let rendered = match rendered.as_ref() {
         Ok(rendered) => rendered,
         Err(error) => {
-            return ApiError::Unavailable {
-                retry_after_secs: super::problem::retry_after_secs(),
+            return ApiError::Internal {
                 cause: format!("cannot encode availability: {error}"),
             }
             .into_response();

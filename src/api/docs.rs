@@ -1,14 +1,14 @@
 //! The OpenAPI 3.1 document (generated from the handlers' own types) and the interactive
-//! reference at /docs, whose assets are compiled into the binary: it works offline.
+//! reference at /docs, whose assets (`http::assets`) are compiled into the binary: it works
+//! offline.
 
 use axum::Router;
-use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use crate::app::AppState;
+use super::problem::ApiError;
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -34,73 +34,19 @@ use crate::app::AppState;
 )]
 pub struct ApiDoc;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route(
-            "/docs",
-            get(|| async { Html(include_str!("../../static/docs.html")) }),
-        )
-        .route("/static/{*file}", get(asset))
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/openapi.json", get(openapi)).route(
+        "/docs",
+        get(|| async { Html(include_str!("../../static/docs.html")) }),
+    )
 }
 
 async fn openapi() -> Response {
-    let body = ApiDoc::openapi().to_json().unwrap_or_default();
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// Assets compiled into the binary (the API reference's and the web pages'). Vendored files
-/// carry their version in the name, so they can be cached for a year.
-const ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "vendor/swagger-ui-bundle-5.35.0.js",
-        "text/javascript",
-        include_bytes!("../../static/vendor/swagger-ui-bundle-5.35.0.js"),
-    ),
-    (
-        "vendor/swagger-ui-5.35.0.css",
-        "text/css",
-        include_bytes!("../../static/vendor/swagger-ui-5.35.0.css"),
-    ),
-    (
-        "vendor/htmx-2.0.11.min.js",
-        "text/javascript",
-        include_bytes!("../../static/vendor/htmx-2.0.11.min.js"),
-    ),
-    (
-        "app.css",
-        "text/css",
-        include_bytes!("../../static/app.css"),
-    ),
-    (
-        "app.js",
-        "text/javascript",
-        include_bytes!("../../static/app.js"),
-    ),
-    (
-        "docs-init.js",
-        "text/javascript",
-        include_bytes!("../../static/docs-init.js"),
-    ),
-];
-
-async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((name, content_type, body)) => {
-            let cache = if name.starts_with("vendor/") {
-                "public, max-age=31536000, immutable"
-            } else {
-                "public, max-age=300"
-            };
-            (
-                [
-                    (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-                    (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-                ],
-                *body,
-            )
-                .into_response()
+    match ApiDoc::openapi().to_json() {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(error) => ApiError::Internal {
+            cause: format!("cannot encode the OpenAPI document: {error}"),
         }
-        None => StatusCode::NOT_FOUND.into_response(),
+        .into_response(),
     }
 }

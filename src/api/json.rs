@@ -1,6 +1,7 @@
 //! `ApiJson`: the JSON body extractor whose every failure is a 4xx naming what is wrong.
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
@@ -30,8 +31,19 @@ where
             .map_or(usize::MAX, |limit| limit.0);
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge(limit))?;
+            .map_err(|rejection| body_error(rejection, limit))?;
         parse(&bytes).map(ApiJson)
+    }
+}
+
+/// Why a body could not be read: too large (413), or broken off or malformed in transit (400,
+/// e.g. a client that hung up halfway) — not every failure is "too large".
+pub fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
+    match rejection {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+            ApiError::PayloadTooLarge(limit)
+        }
+        other => ApiError::BodyUnreadable(other.body_text()),
     }
 }
 

@@ -7,6 +7,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::booking::{BookError, LookupError};
+use crate::domain::FieldErrors;
+use crate::http::limits::TooManyBookingPosts;
+use crate::http::{ErrorCause, Refusal, RefusalPages, RequestHead};
 use crate::store::StoreError;
 
 /// One field that could not be accepted, named as the client sent it.
@@ -41,7 +44,8 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
-/// Every failure the API reports. 5xx bodies are generic; the cause is logged once.
+/// Every failure the API reports. 5xx bodies are generic; the cause is logged once, by the
+/// `log_failures` middleware.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("some fields are invalid")]
@@ -52,6 +56,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body could not be read to its end (the client hung up or sent it broken).
+    #[error("the request body could not be read: {0}")]
+    BodyUnreadable(String),
     #[error("{0}")]
     NotFound(String),
     #[error(transparent)]
@@ -59,10 +66,7 @@ pub enum ApiError {
     #[error(transparent)]
     Lookup(LookupError),
     #[error("the service is temporarily unavailable")]
-    Unavailable {
-        retry_after_secs: u64,
-        cause: String,
-    },
+    Unavailable { cause: String },
     /// The in-flight bound is reached: shed at once rather than queued into a timeout.
     #[error("the service is busy")]
     Overloaded,
@@ -71,17 +75,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the request headers are larger than {0} bytes")]
     HeadersTooLarge(usize),
-}
-
-/// Seconds a client should wait before retrying a 503; set once from configuration.
-static RETRY_AFTER_SECS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-
-pub fn set_retry_after_secs(secs: u64) {
-    let _ = RETRY_AFTER_SECS.set(secs);
-}
-
-pub fn retry_after_secs() -> u64 {
-    RETRY_AFTER_SECS.get().copied().unwrap_or(2)
+    /// A bug on this side; the cause is logged, never sent.
+    #[error("internal error")]
+    Internal { cause: String },
 }
 
 impl ApiError {
@@ -89,17 +85,20 @@ impl ApiError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
-    pub fn unavailable(cause: &StoreError) -> Self {
-        Self::Unavailable {
-            retry_after_secs: retry_after_secs(),
-            cause: cause.to_string(),
-        }
+    /// Every field error of a parse, under the names `name` gives its fields.
+    pub fn fields<F>(errors: FieldErrors<F>, name: impl Fn(&F) -> &'static str) -> Self {
+        Self::Validation(
+            errors
+                .iter()
+                .map(|(field, error)| FieldError::new(name(field), error.message()))
+                .collect(),
+        )
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedJson(_) | Self::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -116,6 +115,9 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::Book(BookError::Event(_))
+            | Self::Lookup(LookupError::Event(_))
+            | Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Book(BookError::Unavailable(_))
             | Self::Lookup(LookupError::Unavailable(_))
             | Self::Unavailable { .. }
@@ -123,73 +125,69 @@ impl ApiError {
         }
     }
 
-    /// The problem type's last path segment: stable, machine-readable.
-    pub fn kind(&self) -> &'static str {
+    /// The problem type's last path segment, and its title: stable, machine-readable.
+    fn kind_and_title(&self) -> (&'static str, &'static str) {
         match self {
-            Self::Validation(_) => "validation-error",
-            Self::MalformedJson(_) => "malformed-json",
-            Self::UnsupportedMediaType => "unsupported-media-type",
-            Self::PayloadTooLarge(_) => "payload-too-large",
-            Self::NotFound(_) | Self::Lookup(LookupError::NotFound) => "not-found",
-            Self::Book(BookError::UnknownSlot) => "unknown-slot",
-            Self::Book(BookError::NotOpen { .. }) => "not-open",
-            Self::Book(BookError::Closed { .. }) => "closed",
-            Self::Book(BookError::SoldOut) => "sold-out",
-            Self::Book(BookError::AlreadyBooked) => "already-booked",
-            Self::Lookup(LookupError::AlreadyCancelled) => "already-cancelled",
-            Self::Book(BookError::TooManyAttempts { .. }) | Self::RateLimited { .. } => {
-                "too-many-requests"
+            Self::Validation(_) => ("validation-error", "Some fields are invalid"),
+            Self::MalformedJson(_) => ("malformed-json", "The request body is not valid JSON"),
+            Self::BodyUnreadable(_) => ("unreadable-body", "The request body could not be read"),
+            Self::UnsupportedMediaType => {
+                ("unsupported-media-type", "The request body must be JSON")
             }
-            Self::HeadersTooLarge(_) => "headers-too-large",
-            Self::Overloaded => "overloaded",
+            Self::PayloadTooLarge(_) => ("payload-too-large", "The request body is too large"),
+            Self::NotFound(_) | Self::Lookup(LookupError::NotFound) => ("not-found", "Not found"),
+            Self::Book(BookError::UnknownSlot) => ("unknown-slot", "No such slot"),
+            Self::Book(BookError::NotOpen { .. }) => ("not-open", "Bookings are not open yet"),
+            Self::Book(BookError::Closed { .. }) => ("closed", "Bookings are closed"),
+            Self::Book(BookError::SoldOut) => ("sold-out", "Fully booked"),
+            Self::Book(BookError::AlreadyBooked) => ("already-booked", "Already booked"),
+            Self::Lookup(LookupError::AlreadyCancelled) => {
+                ("already-cancelled", "Already cancelled")
+            }
+            Self::Book(BookError::TooManyAttempts { .. }) | Self::RateLimited { .. } => {
+                ("too-many-requests", "Too many requests")
+            }
+            Self::HeadersTooLarge(_) => ("headers-too-large", "Request headers too large"),
+            Self::Overloaded => ("overloaded", "Too busy right now"),
+            Self::Book(BookError::Event(_))
+            | Self::Lookup(LookupError::Event(_))
+            | Self::Internal { .. } => ("internal-error", "Something went wrong on our side"),
             Self::Book(BookError::Unavailable(_))
             | Self::Lookup(LookupError::Unavailable(_))
-            | Self::Unavailable { .. } => "service-unavailable",
+            | Self::Unavailable { .. } => {
+                ("service-unavailable", "Service temporarily unavailable")
+            }
         }
     }
 
-    fn title(&self) -> &'static str {
-        match self.kind() {
-            "validation-error" => "Some fields are invalid",
-            "malformed-json" => "The request body is not valid JSON",
-            "unsupported-media-type" => "The request body must be JSON",
-            "payload-too-large" => "The request body is too large",
-            "not-found" => "Not found",
-            "unknown-slot" => "No such slot",
-            "not-open" => "Bookings are not open yet",
-            "closed" => "Bookings are closed",
-            "sold-out" => "Fully booked",
-            "already-booked" => "Already booked",
-            "already-cancelled" => "Already cancelled",
-            "too-many-requests" => "Too many requests",
-            "headers-too-large" => "Request headers too large",
-            "overloaded" => "Too busy right now",
-            _ => "Service temporarily unavailable",
-        }
+    /// The problem type's last path segment: stable, machine-readable.
+    pub fn kind(&self) -> &'static str {
+        self.kind_and_title().0
     }
 
-    /// Seconds the client should wait before trying again, for the `Retry-After` header.
+    /// Seconds the client should wait before trying again, when this error knows better than
+    /// the configured default (which the HTTP layer adds to every 503 without one).
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             Self::Book(BookError::TooManyAttempts { retry_after }) => {
-                Some(crate::limits::retry_after(*retry_after))
+                Some(crate::limiter::retry_after(*retry_after))
             }
-            _ if self.status().is_server_error() => Some(retry_after_secs()),
             _ => None,
         }
     }
 
     pub fn to_problem(&self) -> Problem {
+        let (kind, title) = self.kind_and_title();
         let detail = if self.status().is_server_error() {
             // The cause stays in the log; clients learn only that they may retry.
-            format!("Please try again in {} seconds.", retry_after_secs())
+            "Please try again after the number of seconds in the Retry-After header.".to_owned()
         } else {
             self.to_string()
         };
         Problem {
-            problem_type: format!("/problems/{}", self.kind()),
-            title: self.title().to_owned(),
+            problem_type: format!("/problems/{kind}"),
+            title: title.to_owned(),
             status: self.status().as_u16(),
             detail,
             errors: match self {
@@ -199,15 +197,19 @@ impl ApiError {
         }
     }
 
-    /// A short cause for the log line; never contains request data.
-    pub fn log_cause(&self) -> String {
+    /// What the log says about a 5xx; never request data. `None` for what is not a failure of
+    /// this service (4xx) or is the system working as designed (shedding).
+    pub fn log_cause(&self) -> Option<String> {
         match self {
-            Self::Overloaded => "in-flight bound reached".into(),
-            Self::Unavailable { cause, .. } => cause.clone(),
+            Self::Overloaded => None,
+            Self::Unavailable { cause } | Self::Internal { cause } => Some(cause.clone()),
             Self::Book(BookError::Unavailable(e)) | Self::Lookup(LookupError::Unavailable(e)) => {
-                e.to_string()
+                Some(e.to_string())
             }
-            other => other.kind().to_owned(),
+            Self::Book(BookError::Event(e)) | Self::Lookup(LookupError::Event(e)) => {
+                Some(e.to_string())
+            }
+            _ => None,
         }
     }
 }
@@ -224,13 +226,23 @@ impl From<LookupError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        Self::unavailable(&error)
+impl From<TooManyBookingPosts> for ApiError {
+    fn from(limited: TooManyBookingPosts) -> Self {
+        Self::RateLimited {
+            retry_after_secs: limited.retry_after_secs,
+        }
     }
 }
 
-/// Adds `Retry-After` (when there is one) so clients back off instead of hammering.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::Unavailable {
+            cause: error.to_string(),
+        }
+    }
+}
+
+/// Adds `Retry-After` when the error knows how long to wait.
 pub fn set_retry_after(mut response: Response, secs: Option<u64>) -> Response {
     if let Some(secs) = secs {
         response
@@ -240,24 +252,27 @@ pub fn set_retry_after(mut response: Response, secs: Option<u64>) -> Response {
     response
 }
 
-/// Adds `Retry-After` to a 503 so clients back off instead of hammering.
-pub fn with_retry_after(mut response: Response) -> Response {
-    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs()));
+/// The cause of a 5xx, for the `log_failures` middleware.
+pub fn with_cause(mut response: Response, error: &ApiError) -> Response {
+    if let Some(cause) = error.log_cause() {
+        response.extensions_mut().insert(ErrorCause(cause));
     }
     response
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        // Shedding is the system working as designed under load: counted in metrics, and a log
-        // line per shed request would only add to the load.
-        if self.status().is_server_error() && !matches!(self, Self::Overloaded) {
-            tracing::warn!(problem = self.kind(), cause = %self.log_cause(), "request failed");
-        }
-        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let body = match serde_json::to_vec(&self.to_problem()) {
+            Ok(body) => body,
+            Err(error) => {
+                // Plain strings and numbers do not fail to encode; if they ever did, say so.
+                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                response.extensions_mut().insert(ErrorCause(format!(
+                    "cannot encode a problem document: {error}"
+                )));
+                return response;
+            }
+        };
         let response = (
             self.status(),
             [(
@@ -267,6 +282,24 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
-        set_retry_after(response, self.retry_after())
+        with_cause(set_retry_after(response, self.retry_after()), &self)
+    }
+}
+
+/// The HTTP layer's refusals, as problem documents for API clients.
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemRefusals;
+
+impl RefusalPages for ProblemRefusals {
+    fn render(&self, refusal: Refusal, _head: &RequestHead) -> Response {
+        match refusal {
+            Refusal::Overloaded => ApiError::Overloaded,
+            Refusal::TimedOut => ApiError::Unavailable {
+                cause: "the request ran out of time".into(),
+            },
+            Refusal::HeadersTooLarge { max_bytes } => ApiError::HeadersTooLarge(max_bytes),
+            Refusal::NotFound => ApiError::NotFound("there is nothing at this address".into()),
+        }
+        .into_response()
     }
 }

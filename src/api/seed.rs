@@ -2,6 +2,7 @@
 //! `yyyymmdd` dates and status codes. Both go through `BookingService` like everything else.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,12 +13,13 @@ use utoipa::ToSchema;
 
 use super::conditional;
 use super::json;
-use super::problem::{ApiError, set_retry_after};
-use super::v1::Fields;
-use crate::app::AppState;
+use super::problem::{ApiError, set_retry_after, with_cause};
 use crate::booking::BookingRequest;
-use crate::domain::{Address, CentreCode, Person, PersonId, PersonName, Phone, parse_compact_date};
-use crate::limits::{BookingPostAllowed, TooManyBookingPosts};
+use crate::domain::{
+    CentreCode, FieldErrors, Person, PersonField, PersonInput, parse_compact_date,
+};
+use crate::http::AppState;
+use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,9 +91,6 @@ fn failure(error: ApiError) -> Response {
         s @ (StatusCode::NOT_FOUND | StatusCode::TOO_MANY_REQUESTS) => s,
         _ => StatusCode::BAD_REQUEST,
     };
-    if status.is_server_error() {
-        tracing::warn!(cause = %error.log_cause(), "seed request failed");
-    }
     let message = match &error {
         ApiError::Validation(errors) => errors
             .iter()
@@ -100,17 +99,15 @@ fn failure(error: ApiError) -> Response {
             .join("; "),
         other => other.to_problem().detail,
     };
-    set_retry_after(
-        (
-            status,
-            Json(SeedFailure {
-                status: "Failed",
-                message,
-            }),
-        )
-            .into_response(),
-        error.retry_after(),
+    let response = (
+        status,
+        Json(SeedFailure {
+            status: "Failed",
+            message,
+        }),
     )
+        .into_response();
+    with_cause(set_retry_after(response, error.retry_after()), &error)
 }
 
 /// A centre's days in date order with places left (the seed ignored the name; this does not).
@@ -172,11 +169,17 @@ pub async fn stations(
 pub async fn booking(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
     AxumState(state): AxumState<AppState>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(limited) = allowed {
         return failure(limited.into());
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return failure(json::body_error(rejection, state.config.max_body_bytes));
+        }
+    };
     // The seed accepted any content type; so does this endpoint.
     let seed: SeedBooking = match json::parse(&body) {
         Ok(seed) => seed,
@@ -192,23 +195,35 @@ pub async fn booking(
     }
 }
 
+/// The seed's names for the person's fields; the name is the first and last name together.
+fn person_field_name(field: &PersonField) -> &'static str {
+    match field {
+        PersonField::IdNumber => "mysejahteraId",
+        PersonField::Name => "firstName",
+        PersonField::Phone => "phoneNumber",
+        PersonField::Address => "address",
+        PersonField::Postcode => "postcode",
+    }
+}
+
 async fn book(state: &AppState, seed: SeedBooking) -> Result<String, ApiError> {
-    let mut fields = Fields::default();
-    let id = fields.check("mysejahteraId", PersonId::parse(&seed.mysejahtera_id));
-    let name = fields.check(
-        "firstName",
-        PersonName::parse(&format!("{} {}", seed.first_name, seed.last_name)),
+    let mut errors: FieldErrors<&'static str> = FieldErrors::new();
+    let name = format!("{} {}", seed.first_name, seed.last_name);
+    let person = errors.absorb(
+        Person::parse(PersonInput {
+            id_number: &seed.mysejahtera_id,
+            name: &name,
+            phone: &seed.phone_number,
+            address: &seed.address,
+            postcode: "",
+        }),
+        |field| person_field_name(&field),
     );
-    let address = fields.check("address", Address::parse(&seed.address));
-    let phone = fields.check("phoneNumber", Phone::parse(&seed.phone_number));
-    let centre = fields.check("location", CentreCode::parse(&seed.location));
-    let date = fields.check("date", parse_compact_date(&seed.date));
-    fields.finish()?;
-    let (Some(id), Some(name), Some(address), Some(phone), Some(centre), Some(date)) =
-        (id, name, address, phone, centre, date)
-    else {
-        return Err(ApiError::Validation(Vec::new()));
-    };
+    let centre = errors.check("location", CentreCode::parse(&seed.location));
+    let date = errors.check("date", parse_compact_date(&seed.date));
+    let (person, centre, date) = errors
+        .finish(person.zip(centre).zip(date).map(|((p, c), d)| (p, c, d)))
+        .map_err(|errors| ApiError::fields(errors, |name| *name))?;
     if state.service.catalogue().centre(&centre).is_none() {
         return Err(ApiError::field(
             "location",
@@ -222,13 +237,6 @@ async fn book(state: &AppState, seed: SeedBooking) -> Result<String, ApiError> {
         .ok_or_else(|| {
             ApiError::field("date", format!("{centre} has no slots on {}", seed.date))
         })?;
-    let person = Person {
-        id,
-        name,
-        phone,
-        address,
-        postcode: None,
-    };
     let booking = state.service.book(BookingRequest { slot, person }).await?;
     Ok(booking.reference.to_string())
 }

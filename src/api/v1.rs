@@ -11,14 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::conditional;
 use super::json::ApiJson;
-use super::problem::{ApiError, FieldError, Problem};
-use crate::app::AppState;
+use super::problem::{ApiError, Problem};
 use crate::booking::BookingRequest;
 use crate::domain::{
-    Address, Booking, BookingStatus, CentreCode, ParseError, Person, PersonId, PersonName, Phone,
-    Postcode, Reference, SlotKey, State, TimeWindow, parse_iso_date,
+    Booking, BookingStatus, CentreCode, FieldErrors, KeyField, Person, PersonField, PersonId,
+    PersonInput, Reference, SlotKey, State, TimeWindow, parse_booking_key, parse_iso_date,
 };
-use crate::limits::BookingPostAllowed;
+use crate::http::AppState;
+use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -157,23 +157,21 @@ pub struct BookingView {
     postcode: Option<String>,
 }
 
-/// Collects every field's parse error instead of stopping at the first.
-#[derive(Debug, Default)]
-pub(crate) struct Fields(Vec<FieldError>);
-
-impl Fields {
-    pub(crate) fn check<T>(&mut self, field: &str, parsed: Result<T, ParseError>) -> Option<T> {
-        parsed
-            .map_err(|e| self.0.push(FieldError::new(field, e.message())))
-            .ok()
+/// `/api/v1`'s names for the person's fields (camelCase, as in the JSON bodies).
+pub(crate) fn person_field_name(field: &PersonField) -> &'static str {
+    match field {
+        PersonField::IdNumber => "idNumber",
+        PersonField::Name => "name",
+        PersonField::Phone => "phone",
+        PersonField::Address => "address",
+        PersonField::Postcode => "postcode",
     }
+}
 
-    pub(crate) fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
+fn key_field_name(field: &KeyField) -> &'static str {
+    match field {
+        KeyField::Reference => "reference",
+        KeyField::IdNumber => "idNumber",
     }
 }
 
@@ -313,55 +311,40 @@ pub async fn centre_availability(
 impl CreateBooking {
     /// Every field parsed; all problems reported together.
     fn parse(self) -> Result<BookingRequest, ApiError> {
-        let mut fields = Fields::default();
-        let centre = fields.check("centre", CentreCode::parse(&self.centre));
-        let date = fields.check("date", parse_iso_date(&self.date));
-        let window = fields.check("window", TimeWindow::parse(&self.window));
-        let id = fields.check("idNumber", PersonId::parse(&self.id_number));
-        let name = fields.check("name", PersonName::parse(&self.name));
-        let phone = fields.check("phone", Phone::parse(&self.phone));
-        let address = fields.check("address", Address::parse(&self.address));
-        let postcode = match self.postcode.as_deref().map(str::trim) {
-            None | Some("") => Some(None),
-            Some(raw) => fields.check("postcode", Postcode::parse(raw)).map(Some),
-        };
-        fields.finish()?;
-        match (centre, date, window, id, name, phone, address, postcode) {
-            (
-                Some(centre),
-                Some(date),
-                Some(window),
-                Some(id),
-                Some(name),
-                Some(phone),
-                Some(address),
-                Some(postcode),
-            ) => Ok(BookingRequest {
-                slot: SlotKey {
-                    centre,
-                    date,
-                    window,
-                },
-                person: Person {
-                    id,
-                    name,
-                    phone,
-                    address,
-                    postcode,
-                },
+        let mut errors: FieldErrors<&'static str> = FieldErrors::new();
+        let centre = errors.check("centre", CentreCode::parse(&self.centre));
+        let date = errors.check("date", parse_iso_date(&self.date));
+        let window = errors.check("window", TimeWindow::parse(&self.window));
+        let person = errors.absorb(
+            Person::parse(PersonInput {
+                id_number: &self.id_number,
+                name: &self.name,
+                phone: &self.phone,
+                address: &self.address,
+                postcode: self.postcode.as_deref().unwrap_or(""),
             }),
-            _ => Err(ApiError::Validation(Vec::new())),
-        }
+            |field| person_field_name(&field),
+        );
+        let request = (|| {
+            Some(BookingRequest {
+                slot: SlotKey {
+                    centre: centre?,
+                    date: date?,
+                    window: window?,
+                },
+                person: person?,
+            })
+        })();
+        errors
+            .finish(request)
+            .map_err(|errors| ApiError::fields(errors, |name| *name))
     }
 }
 
 impl BookingKey {
     fn parse(self) -> Result<(Reference, PersonId), ApiError> {
-        let mut fields = Fields::default();
-        let reference = fields.check("reference", Reference::parse(&self.reference));
-        let id = fields.check("idNumber", PersonId::parse(&self.id_number));
-        fields.finish()?;
-        reference.zip(id).ok_or(ApiError::Validation(Vec::new()))
+        parse_booking_key(&self.reference, &self.id_number)
+            .map_err(|errors| ApiError::fields(errors, key_field_name))
     }
 }
 
@@ -378,10 +361,11 @@ impl BookingKey {
         (status = 503, description = "Store unavailable, or `/problems/overloaded`: nothing was booked unless a lookup later shows it; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_booking(
-    _allowed: BookingPostAllowed,
+    allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
     AxumState(state): AxumState<AppState>,
     ApiJson(body): ApiJson<CreateBooking>,
 ) -> Result<(StatusCode, Json<BookingView>), ApiError> {
+    allowed?;
     let request = body.parse()?;
     let booking = state.service.book(request).await?;
     Ok((StatusCode::CREATED, Json(booking_view(&state, &booking))))

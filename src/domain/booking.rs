@@ -23,7 +23,8 @@ pub enum BookingStatus {
     Cancelled { cancelled_at: DateTime<Utc> },
 }
 
-/// A stored booking. Only the store creates one, in the same atomic step that takes the place.
+/// A booking. The service builds one and asks the store to take its place; only a booking the
+/// store accepted in that atomic step is ever confirmed or shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {
     pub reference: Reference,

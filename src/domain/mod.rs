@@ -6,12 +6,14 @@
 //! cannot leak an identity number or phone number.
 
 mod booking;
+mod fields;
 mod person;
 mod phone;
 mod reference;
 mod slot;
 
 pub use booking::{Booking, BookingStatus, Person};
+pub use fields::{FieldErrors, KeyField, PersonField, PersonInput, parse_booking_key};
 pub use person::{Address, PersonId, PersonName, Postcode, Sex};
 pub use phone::Phone;
 pub use reference::Reference;

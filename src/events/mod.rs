@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, Centre};
 use crate::domain::Booking;
 use crate::store::OutboxEvent;
 
@@ -72,14 +72,20 @@ pub struct EventPerson {
     pub postcode: Option<String>,
 }
 
+/// An event that could not be encoded: a bug, reported instead of writing an empty event.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode the booking event: {0}")]
+pub struct EncodeError(#[from] serde_json::Error);
+
 impl BookingEvent {
+    /// The event for `booking`, which is at `centre` (the caller looked it up in `catalogue`).
     pub fn new(
         event_type: EventType,
         booking: &Booking,
         catalogue: &Catalogue,
+        centre: &Centre,
         occurred_at: DateTime<Utc>,
     ) -> Self {
-        let centre = catalogue.centre(&booking.slot.centre);
         let person = &booking.person;
         Self {
             schema: SCHEMA.to_owned(),
@@ -90,10 +96,8 @@ impl BookingEvent {
             reference: booking.reference.to_string(),
             slot: EventSlot {
                 centre: booking.slot.centre.to_string(),
-                centre_name: centre.map(|c| c.name.clone()).unwrap_or_default(),
-                state: centre
-                    .map(|c| c.state.code().to_owned())
-                    .unwrap_or_default(),
+                centre_name: centre.name.clone(),
+                state: centre.state.code().to_owned(),
                 date: booking.slot.date.to_string(),
                 window: booking.slot.window.to_string(),
             },
@@ -109,11 +113,10 @@ impl BookingEvent {
     }
 
     /// The outbox entry: keyed by centre so each centre's events stay in order downstream.
-    pub fn to_outbox(&self) -> OutboxEvent {
-        OutboxEvent {
+    pub fn to_outbox(&self) -> Result<OutboxEvent, EncodeError> {
+        Ok(OutboxEvent {
             key: self.slot.centre.clone(),
-            // Serialising plain strings, numbers and a UUID cannot fail.
-            payload: serde_json::to_string(self).unwrap_or_default(),
-        }
+            payload: serde_json::to_string(self)?,
+        })
     }
 }

@@ -9,6 +9,7 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use super::publisher::{PublishError, Publisher};
+use crate::metrics::Metrics;
 use crate::store::{OutboxEntry, Store, StoreError};
 
 /// Tuning for one relay; every app instance runs one.
@@ -49,6 +50,8 @@ pub struct Relay {
     /// Claimed entries whose delivery failed: retried by this relay next round, before they
     /// would otherwise wait `reclaim_after` for another relay to take them over.
     retry: tokio::sync::Mutex<Vec<OutboxEntry>>,
+    /// Counts delivered events, when the relay runs inside an application.
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// Exponential backoff with jitter, so many instances do not retry in step.
@@ -81,7 +84,14 @@ impl Relay {
             publisher,
             options,
             retry: tokio::sync::Mutex::new(Vec::new()),
+            metrics: None,
         }
+    }
+
+    /// Counts each delivered event in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// One round: claim a batch, publish it, acknowledge what was delivered.
@@ -127,6 +137,9 @@ impl Relay {
             // Delivered but not acknowledged: they will be delivered again (at least once).
             tracing::warn!(%error, count = delivered.len(), "cannot acknowledge delivered events");
             return Err(error.into());
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.events_delivered(delivered.len() as u64);
         }
         match first_error {
             None => Ok(delivered.len()),

@@ -10,21 +10,22 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::WebState;
 use super::browse::{remaining_label, window_label};
 use super::ctx::Ctx;
+use super::error::WebError;
 use super::forms::{BookForm, ErrorItem, Errors, FieldView};
 use super::i18n::Messages;
 use super::manage::{BookingDetails, booking_cookie_value, current_booking};
 use super::page::{Chrome, NoticeKind, web_page};
 use super::qr::qr_svg;
-use crate::app::AppState;
-use crate::booking::{BookError, BookingRequest};
+use crate::booking::{Availability, BookError, BookingRequest};
 use crate::catalogue::{Centre, Phase};
-use crate::domain::{CentreCode, Person, SlotKey, TimeWindow, parse_iso_date};
-use crate::limits::{BookingPostAllowed, TooManyBookingPosts};
+use crate::domain::{CentreCode, SlotKey, TimeWindow, parse_iso_date};
+use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
 #[derive(Debug, Template)]
-#[template(path = "partials/book.html")]
+#[template(path = "pages/book.html")]
 struct BookPage {
     chrome: Chrome,
     t: &'static Messages,
@@ -77,8 +78,8 @@ pub struct SlotQuery {
 }
 
 /// The slot a link names, if the catalogue has it.
-fn chosen_slot<'a>(state: &'a AppState, query: &SlotQuery) -> Option<(&'a Centre, SlotKey)> {
-    let catalogue = state.service.catalogue();
+fn chosen_slot<'a>(state: &'a WebState, query: &SlotQuery) -> Option<(&'a Centre, SlotKey)> {
+    let catalogue = state.app.service.catalogue();
     let centre = catalogue.centre(&CentreCode::parse(&query.centre).ok()?)?;
     let date: NaiveDate = parse_iso_date(&query.date).ok()?;
     let window = TimeWindow::parse(&query.window).ok()?;
@@ -91,69 +92,55 @@ fn chosen_slot<'a>(state: &'a AppState, query: &SlotQuery) -> Option<(&'a Centre
     Some((centre, slot))
 }
 
-/// The refusal page for a campaign that is not open, if it is not.
-fn phase_notice(ctx: &Ctx, state: &AppState, status: StatusCode) -> Option<Response> {
+/// Why the campaign takes no booking now, if it does not.
+fn closed_notice(state: &WebState) -> Option<NoticeKind> {
     match state
+        .app
         .service
         .catalogue()
         .campaign()
         .phase(chrono::Utc::now())
     {
         Phase::Open => None,
-        Phase::NotOpen { opens_at } => Some(ctx.notice(
-            status,
-            NoticeKind::NotOpen {
-                opens_at: ctx.lang.date_time(opens_at),
-            },
-        )),
-        Phase::Closed { closed_at } => Some(ctx.notice(
-            status,
-            NoticeKind::Closed {
-                closed_at: ctx.lang.date_time(closed_at),
-            },
-        )),
+        Phase::NotOpen { opens_at } => Some(NoticeKind::NotOpen { opens_at }),
+        Phase::Closed { closed_at } => Some(NoticeKind::Closed { closed_at }),
     }
 }
 
 pub async fn form(
     ctx: Ctx,
-    AxumState(state): AxumState<AppState>,
+    AxumState(state): AxumState<WebState>,
     Query(query): Query<SlotQuery>,
-) -> Response {
-    let Some((centre, slot)) = chosen_slot(&state, &query) else {
-        return ctx.notice(StatusCode::NOT_FOUND, NoticeKind::NotFound);
-    };
-    if let Some(refusal) = phase_notice(&ctx, &state, StatusCode::OK) {
-        return refusal;
+) -> Result<Response, WebError> {
+    let (centre, slot) = chosen_slot(&state, &query).ok_or_else(WebError::not_found)?;
+    // Not errors: the answer to "can I book this?", shown where the form would be.
+    if let Some(notice) = closed_notice(&state) {
+        return Ok(ctx.notice(StatusCode::OK, notice));
     }
-    let counts = state.service.availability().await.ok();
+    let counts = state.app.service.availability().await.ok();
     if counts.as_ref().is_some_and(|c| c.remaining(&slot) == 0) {
-        return ctx.notice(
-            StatusCode::OK,
-            NoticeKind::SoldOut {
-                centre_href: format!("/centres/{}", centre.code),
-            },
-        );
+        let centre = Some(centre.code.clone());
+        return Ok(ctx.notice(StatusCode::OK, NoticeKind::SoldOut { centre }));
     }
     let values = BookForm {
         slot: slot_value(&slot),
         ..BookForm::default()
     };
-    let page = book_page(&ctx, &state, centre, &values, &Errors::default(), counts).await;
-    ctx.render(StatusCode::OK, &page)
+    let page = book_page(&ctx, &state, centre, &values, &Errors::default(), counts);
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
-async fn book_page(
+fn book_page(
     ctx: &Ctx,
-    state: &AppState,
+    state: &WebState,
     centre: &Centre,
     values: &BookForm,
     errors: &Errors,
-    counts: Option<crate::booking::Availability>,
+    counts: Option<Availability>,
 ) -> BookPage {
     let t = ctx.t;
     let mut groups: Vec<SlotGroup> = Vec::new();
-    for (slot, _) in state.service.catalogue().slots_of(&centre.code) {
+    for (slot, _) in state.app.service.catalogue().slots_of(&centre.code) {
         let value = slot_value(slot);
         let (left, remaining) = remaining_label(ctx.lang, counts.as_ref(), slot);
         let selected = value == values.slot;
@@ -200,28 +187,24 @@ async fn book_page(
 pub async fn submit(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
     ctx: Ctx,
-    AxumState(state): AxumState<AppState>,
+    AxumState(state): AxumState<WebState>,
     form: Result<Form<BookForm>, FormRejection>,
-) -> Response {
-    let values = match ctx.accept(form) {
-        Ok(values) => values,
-        Err(response) => return response,
-    };
+) -> Result<Response, WebError> {
+    let values = ctx.accept(form)?;
     if let Err(limited) = allowed {
         let retry_after_secs = limited.retry_after_secs;
-        return ctx.notice(
+        return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
             NoticeKind::TooManyAttempts { retry_after_secs },
-        );
+        ));
     }
     let t = ctx.t;
-    let catalogue = state.service.catalogue();
-    let Some(centre) = CentreCode::parse(&values.centre)
+    let service = &state.app.service;
+    let catalogue = service.catalogue();
+    let centre = CentreCode::parse(&values.centre)
         .ok()
         .and_then(|code| catalogue.centre(&code))
-    else {
-        return ctx.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest);
-    };
+        .ok_or_else(WebError::bad_request)?;
     let mut errors = Errors::default();
     let slot = parse_slot_value(&centre.code, &values.slot)
         .filter(|slot| catalogue.capacity(slot).is_some());
@@ -229,92 +212,62 @@ pub async fn submit(
         errors.add("slot", t.err_slot);
     }
     let person = values.parse_person(t, &mut errors);
-    let request = match (
-        slot,
-        person.id,
-        person.name,
-        person.phone,
-        person.address,
-        person.postcode,
-    ) {
-        (Some(slot), Some(id), Some(name), Some(phone), Some(address), Some(postcode))
-            if errors.is_empty() =>
-        {
-            BookingRequest {
-                slot,
-                person: Person {
-                    id,
-                    name,
-                    phone,
-                    address,
-                    postcode,
-                },
-            }
-        }
-        _ => return refused_form(&ctx, &state, centre, &values, &errors).await,
+    let (Some(slot), Some(person)) = (slot, person) else {
+        return Ok(form_again(
+            &ctx,
+            &state,
+            centre,
+            &values,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await);
     };
-    match state.service.book(request).await {
-        Ok(booking) => {
-            let mut response = ctx.redirect("/booked");
-            if let Some(cookie) = ctx.booking_cookie_header(&booking_cookie_value(&state, &booking))
-            {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
-        }
-        Err(BookError::SoldOut) => ctx.notice(
-            StatusCode::CONFLICT,
-            NoticeKind::SoldOut {
-                centre_href: format!("/centres/{}", centre.code),
-            },
-        ),
+    let booking = match service.book(BookingRequest { slot, person }).await {
+        Ok(booking) => booking,
+        // Refusals that belong next to a field: the form again, values kept.
         Err(BookError::AlreadyBooked) => {
             let mut errors = Errors::default();
             errors.add("id_number", t.err_already_booked);
-            let page = book_page(
+            return Ok(
+                form_again(&ctx, &state, centre, &values, &errors, StatusCode::CONFLICT).await,
+            );
+        }
+        Err(BookError::UnknownSlot) => {
+            let mut errors = Errors::default();
+            errors.add("slot", t.err_slot);
+            return Ok(form_again(
                 &ctx,
                 &state,
                 centre,
                 &values,
                 &errors,
-                state.service.availability().await.ok(),
+                StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await;
-            ctx.render(StatusCode::CONFLICT, &page)
+            .await);
         }
-        Err(BookError::UnknownSlot) => {
-            let mut errors = Errors::default();
-            errors.add("slot", t.err_slot);
-            refused_form(&ctx, &state, centre, &values, &errors).await
-        }
-        Err(BookError::NotOpen { .. } | BookError::Closed { .. }) => {
-            phase_notice(&ctx, &state, StatusCode::CONFLICT)
-                .unwrap_or_else(|| ctx.notice(StatusCode::CONFLICT, NoticeKind::Error))
-        }
-        Err(BookError::TooManyAttempts { retry_after }) => ctx.notice(
-            StatusCode::TOO_MANY_REQUESTS,
-            NoticeKind::TooManyAttempts {
-                retry_after_secs: crate::limits::retry_after(retry_after),
-            },
-        ),
-        Err(BookError::Unavailable(error)) => {
-            tracing::warn!(%error, "booking failed: store unavailable");
-            ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable)
-        }
+        Err(BookError::SoldOut) => return Err(WebError::sold_out_at(&centre.code)),
+        Err(other) => return Err(other.into()),
+    };
+    let mut response = ctx.redirect("/booked");
+    if let Some(cookie) = ctx.booking_cookie_header(booking_cookie_value(&state, &booking)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
+    Ok(response)
 }
 
-/// 422: the form again, with what was entered and every error.
-async fn refused_form(
+/// The form again, with what was entered and every error.
+async fn form_again(
     ctx: &Ctx,
-    state: &AppState,
+    state: &WebState,
     centre: &Centre,
     values: &BookForm,
     errors: &Errors,
+    status: StatusCode,
 ) -> Response {
-    let counts = state.service.availability().await.ok();
-    let page = book_page(ctx, state, centre, values, errors, counts).await;
-    ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    let counts = state.app.service.availability().await.ok();
+    let page = book_page(ctx, state, centre, values, errors, counts);
+    ctx.render(status, &page)
 }
 
 #[derive(Debug, Template)]
@@ -335,39 +288,30 @@ pub async fn validate(
     ctx: Ctx,
     Query(query): Query<FieldQuery>,
     form: Result<Form<BookForm>, FormRejection>,
-) -> Response {
-    let values = match ctx.accept(form) {
-        Ok(values) => values,
-        Err(response) => return response,
-    };
+) -> Result<Response, WebError> {
+    let values = ctx.accept(form)?;
     let mut errors = Errors::default();
     values.parse_person(ctx.t, &mut errors);
-    let Some(field) = values
+    let field = values
         .fields(ctx.t, &errors)
         .into_iter()
         .find(|f| f.name == query.field)
-    else {
-        return ctx.notice(StatusCode::NOT_FOUND, NoticeKind::NotFound);
-    };
-    let partial = FieldPartial { t: ctx.t, f: field };
-    match partial.render() {
-        Ok(html) => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            html,
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "the field partial failed to render");
-            ctx.notice(StatusCode::INTERNAL_SERVER_ERROR, NoticeKind::Error)
-        }
-    }
+        .ok_or_else(WebError::not_found)?;
+    let html = FieldPartial { t: ctx.t, f: field }
+        .render()
+        .map_err(|error| WebError::render_failed(&error))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Template)]
-#[template(path = "partials/booked.html")]
+#[template(path = "pages/booked.html")]
 struct BookedPage {
     chrome: Chrome,
     t: &'static Messages,
@@ -377,13 +321,15 @@ struct BookedPage {
 }
 
 /// The confirmation: shown from the store, never from what the form said.
-pub async fn confirmation(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
-    let booking = match current_booking(&ctx, &state).await {
-        Ok(booking) => booking,
-        Err(response) => return response,
+pub async fn confirmation(
+    ctx: Ctx,
+    AxumState(state): AxumState<WebState>,
+) -> Result<Response, WebError> {
+    let Some(booking) = current_booking(&ctx, &state).await? else {
+        return Ok(ctx.redirect("/check"));
     };
     if !booking.is_active() {
-        return ctx.redirect("/my-booking");
+        return Ok(ctx.redirect("/my-booking"));
     }
     let t = ctx.t;
     let reference = booking.reference.to_string();
@@ -394,7 +340,7 @@ pub async fn confirmation(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Re
         reference,
         d: BookingDetails::new(&ctx, &state, &booking),
     };
-    ctx.render(StatusCode::OK, &page)
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 web_page!(BookPage, BookedPage);

@@ -9,29 +9,43 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 
+use super::WebState;
 use super::ctx::Ctx;
+use super::error::WebError;
 use super::i18n::{Lang, Messages};
-use super::page::{Chrome, NoticeKind, web_page};
-use crate::app::AppState;
+use super::page::{Chrome, web_page};
 use crate::booking::{Availability, BookingService};
 use crate::catalogue::Phase;
 use crate::domain::{CentreCode, SlotKey, State, TimeWindow};
 
 #[derive(Debug, Template)]
-#[template(path = "partials/home.html")]
+#[template(path = "pages/home.html")]
 struct HomePage {
     chrome: Chrome,
     t: &'static Messages,
     campaign_name: String,
-    /// `open`, `not_open` or `closed`.
-    phase: &'static str,
-    when: String,
-    when_iso: String,
-    countdown: String,
+    phase: HomePhase,
     /// States with centres, as links; the others only named, so a phone need not scroll past
     /// a dozen dead ends.
     states: Vec<StateRow>,
     empty_states: String,
+}
+
+/// Where the campaign stands, as the home page tells it.
+#[derive(Debug)]
+enum HomePhase {
+    Open,
+    /// With the opening time written out, as an ISO timestamp (for `<time>` and the script's
+    /// countdown), and the time left when the page was made.
+    NotOpen {
+        when: String,
+        when_iso: String,
+        countdown: String,
+    },
+    Closed {
+        when: String,
+        when_iso: String,
+    },
 }
 
 #[derive(Debug)]
@@ -41,26 +55,24 @@ struct StateRow {
     summary: String,
 }
 
-pub async fn home(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
+pub async fn home(ctx: Ctx, AxumState(state): AxumState<WebState>) -> Response {
     let t = ctx.t;
-    let catalogue = state.service.catalogue();
+    let catalogue = state.app.service.catalogue();
     let campaign = catalogue.campaign();
     let now = Utc::now();
-    let (phase, when, when_iso, countdown) = match campaign.phase(now) {
-        Phase::Open => ("open", String::new(), String::new(), String::new()),
-        Phase::NotOpen { opens_at } => (
-            "not_open",
-            ctx.lang.date_time(opens_at),
-            opens_at.to_rfc3339(),
-            ctx.lang
+    let phase = match campaign.phase(now) {
+        Phase::Open => HomePhase::Open,
+        Phase::NotOpen { opens_at } => HomePhase::NotOpen {
+            when: ctx.lang.date_time(opens_at),
+            when_iso: opens_at.to_rfc3339(),
+            countdown: ctx
+                .lang
                 .countdown((opens_at.with_timezone(&Utc) - now).num_seconds()),
-        ),
-        Phase::Closed { closed_at } => (
-            "closed",
-            ctx.lang.date_time(closed_at),
-            closed_at.to_rfc3339(),
-            String::new(),
-        ),
+        },
+        Phase::Closed { closed_at } => HomePhase::Closed {
+            when: ctx.lang.date_time(closed_at),
+            when_iso: closed_at.to_rfc3339(),
+        },
     };
     let (with, without): (Vec<State>, Vec<State>) = State::ALL
         .into_iter()
@@ -89,9 +101,6 @@ pub async fn home(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
         t,
         campaign_name: campaign.name.clone(),
         phase,
-        when,
-        when_iso,
-        countdown,
         states,
         empty_states,
     };
@@ -99,7 +108,7 @@ pub async fn home(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
 }
 
 #[derive(Debug, Template)]
-#[template(path = "partials/state.html")]
+#[template(path = "pages/state.html")]
 struct StatePage {
     chrome: Chrome,
     t: &'static Messages,
@@ -132,15 +141,13 @@ async fn availability(service: &BookingService, t: &Messages) -> (Option<Availab
 
 pub async fn state_page(
     ctx: Ctx,
-    AxumState(state): AxumState<AppState>,
+    AxumState(state): AxumState<WebState>,
     Path(code): Path<String>,
-) -> Response {
+) -> Result<Response, WebError> {
     let t = ctx.t;
-    let Ok(chosen) = State::parse(&code) else {
-        return ctx.notice(StatusCode::NOT_FOUND, NoticeKind::NotFound);
-    };
-    let catalogue = state.service.catalogue();
-    let (counts, notice) = availability(&state.service, t).await;
+    let chosen = State::parse(&code).map_err(|_| WebError::not_found())?;
+    let catalogue = state.app.service.catalogue();
+    let (counts, notice) = availability(&state.app.service, t).await;
     let centres = catalogue
         .centres_in(chosen)
         .map(|centre| {
@@ -192,11 +199,11 @@ pub async fn state_page(
         notice,
         centres,
     };
-    ctx.render(StatusCode::OK, &page)
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 #[derive(Debug, Template)]
-#[template(path = "partials/centre.html")]
+#[template(path = "pages/centre.html")]
 struct CentrePage {
     chrome: Chrome,
     t: &'static Messages,
@@ -264,17 +271,15 @@ pub fn remaining_label(lang: Lang, counts: Option<&Availability>, slot: &SlotKey
 
 pub async fn centre_page(
     ctx: Ctx,
-    AxumState(state): AxumState<AppState>,
+    AxumState(state): AxumState<WebState>,
     Path(code): Path<String>,
-) -> Response {
+) -> Result<Response, WebError> {
     let t = ctx.t;
-    let catalogue = state.service.catalogue();
-    let Some(centre) = CentreCode::parse(&code)
+    let catalogue = state.app.service.catalogue();
+    let centre = CentreCode::parse(&code)
         .ok()
         .and_then(|code| catalogue.centre(&code))
-    else {
-        return ctx.notice(StatusCode::NOT_FOUND, NoticeKind::NotFound);
-    };
+        .ok_or_else(WebError::not_found)?;
     let phase = catalogue.campaign().phase(Utc::now());
     let phase_notice = match phase {
         Phase::Open => String::new(),
@@ -283,7 +288,7 @@ pub async fn centre_page(
         }
         Phase::Closed { .. } => t.centre_closed.to_owned(),
     };
-    let (counts, notice) = availability(&state.service, t).await;
+    let (counts, notice) = availability(&state.app.service, t).await;
     let mut days: Vec<DayRow> = Vec::new();
     for (slot, _) in catalogue.slots_of(&centre.code) {
         let (left, remaining) = remaining_label(ctx.lang, counts.as_ref(), slot);
@@ -314,7 +319,7 @@ pub async fn centre_page(
         notice,
         days,
     };
-    ctx.render(StatusCode::OK, &page)
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 web_page!(HomePage, StatePage, CentrePage);

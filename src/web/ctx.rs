@@ -1,22 +1,26 @@
 //! What every page handler needs from the request: the language, the CSRF token, whether htmx
-//! asked for a partial, and how to write cookies (Secure behind TLS).
+//! asked for a partial, and how to write cookies (Secure behind TLS). Cookies are read and
+//! written with the `cookie` crate.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use cookie::{Cookie, SameSite};
 use rand::Rng;
 
+use super::WebState;
 use super::i18n::{Lang, Messages};
-use crate::app::AppState;
+use super::pass::PASS_LIFETIME;
+use crate::http::RequestHead;
 
 pub const LANG_COOKIE: &str = "lang";
 pub const CSRF_COOKIE: &str = "jkjav_csrf";
-/// Reference and identity number of the booking just made or looked up, so the result page of
-/// a post/redirect/get can show it. HttpOnly, SameSite=Strict, short-lived.
+/// The signed booking pass (see `web::pass`) of the booking just made or looked up, so the
+/// result page of a post/redirect/get can show it. HttpOnly, SameSite=Strict, short-lived.
 pub const BOOKING_COOKIE: &str = "jkjav_booking";
-/// How long the booking cookie lives: long enough to read the confirmation and cancel.
-const BOOKING_COOKIE_SECS: u32 = 30 * 60;
 const CSRF_TOKEN_BYTES: usize = 32;
+/// The language choice is kept for a year.
+const LANG_COOKIE_SECS: i64 = 365 * 24 * 3600;
 
 /// The request as the web pages see it.
 #[derive(Debug, Clone)]
@@ -37,31 +41,40 @@ pub struct Ctx {
     booking_cookie: Option<String>,
 }
 
-impl FromRequestParts<AppState> for Ctx {
+impl FromRequestParts<WebState> for Ctx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        let mut ctx = Self::from_headers(
+        Ok(Self::new(
             &parts.headers,
-            parts
-                .uri
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned(),
-            state.config.secure_cookies,
-        );
-        ctx.is_get = parts.method == axum::http::Method::GET;
-        Ok(ctx)
+            &parts.method,
+            path_and_query(&parts.uri),
+            state.app.config.secure_cookies,
+        ))
     }
 }
 
+fn path_and_query(uri: &axum::http::Uri) -> String {
+    uri.path_and_query().map_or("/", |p| p.as_str()).to_owned()
+}
+
 impl Ctx {
-    pub fn from_headers(headers: &HeaderMap, path: String, secure_cookies: bool) -> Self {
+    /// For pages rendered outside a handler (the HTTP layer's refusals, [`super::error`]).
+    pub fn from_head(head: &RequestHead, secure_cookies: bool) -> Self {
+        Self::new(
+            &head.headers,
+            &head.method,
+            path_and_query(&head.uri),
+            secure_cookies,
+        )
+    }
+
+    fn new(headers: &HeaderMap, method: &Method, path: String, secure_cookies: bool) -> Self {
         let lang = cookie(headers, LANG_COOKIE)
-            .and_then(Lang::parse)
+            .and_then(|value| Lang::parse(&value))
             .or_else(|| {
                 headers
                     .get("accept-language")
@@ -71,11 +84,9 @@ impl Ctx {
             .unwrap_or(Lang::Ms);
         let htmx = header_is_true(headers, "hx-request")
             && !header_is_true(headers, "hx-history-restore-request");
-        let existing = cookie(headers, CSRF_COOKIE)
-            .filter(|token| {
-                token.len() == CSRF_TOKEN_BYTES * 2 && token.bytes().all(|b| b.is_ascii_hexdigit())
-            })
-            .map(str::to_owned);
+        let existing = cookie(headers, CSRF_COOKIE).filter(|token| {
+            token.len() == CSRF_TOKEN_BYTES * 2 && token.bytes().all(|b| b.is_ascii_hexdigit())
+        });
         let csrf_is_new = existing.is_none();
         let csrf = existing.unwrap_or_else(new_token);
         let secure = secure_cookies
@@ -88,11 +99,11 @@ impl Ctx {
             t: lang.messages(),
             htmx,
             path,
-            is_get: true,
+            is_get: method == Method::GET,
             csrf,
             csrf_is_new,
             secure,
-            booking_cookie: cookie(headers, BOOKING_COOKIE).map(str::to_owned),
+            booking_cookie: cookie(headers, BOOKING_COOKIE),
         }
     }
 
@@ -113,38 +124,40 @@ impl Ctx {
     /// `Set-Cookie` values this response must carry (a new CSRF token).
     pub fn set_cookies(&self) -> Vec<HeaderValue> {
         if self.csrf_is_new {
-            self.cookie(CSRF_COOKIE, &self.csrf, None, "Strict")
-                .into_iter()
-                .collect()
+            let csrf = self.cookie(CSRF_COOKIE, self.csrf.clone(), SameSite::Strict);
+            self.header(csrf).into_iter().collect()
         } else {
             Vec::new()
         }
     }
 
-    pub fn booking_cookie_header(&self, value: &str) -> Option<HeaderValue> {
-        self.cookie(BOOKING_COOKIE, value, Some(BOOKING_COOKIE_SECS), "Strict")
+    /// The booking pass cookie, living as long as the pass it carries.
+    pub fn booking_cookie_header(&self, value: String) -> Option<HeaderValue> {
+        let mut cookie = self.cookie(BOOKING_COOKIE, value, SameSite::Strict);
+        cookie.set_max_age(cookie::time::Duration::seconds(
+            PASS_LIFETIME.as_secs() as i64
+        ));
+        self.header(cookie)
     }
 
     pub fn lang_cookie_header(&self, lang: Lang) -> Option<HeaderValue> {
         // Lax: the choice should hold when someone follows a link here from elsewhere.
-        self.cookie(LANG_COOKIE, lang.code(), Some(365 * 24 * 3600), "Lax")
+        let mut cookie = self.cookie(LANG_COOKIE, lang.code().to_owned(), SameSite::Lax);
+        cookie.set_max_age(cookie::time::Duration::seconds(LANG_COOKIE_SECS));
+        self.header(cookie)
     }
 
-    fn cookie(
-        &self,
-        name: &str,
-        value: &str,
-        max_age: Option<u32>,
-        same_site: &str,
-    ) -> Option<HeaderValue> {
-        let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
-        if let Some(secs) = max_age {
-            cookie.push_str(&format!("; Max-Age={secs}"));
-        }
-        if self.secure {
-            cookie.push_str("; Secure");
-        }
-        HeaderValue::from_str(&cookie).ok()
+    fn cookie(&self, name: &'static str, value: String, same_site: SameSite) -> Cookie<'static> {
+        Cookie::build((name, value))
+            .path("/")
+            .http_only(true)
+            .same_site(same_site)
+            .secure(self.secure)
+            .build()
+    }
+
+    fn header(&self, cookie: Cookie<'_>) -> Option<HeaderValue> {
+        HeaderValue::from_str(&cookie.to_string()).ok()
     }
 }
 
@@ -156,15 +169,15 @@ fn header_is_true(headers: &HeaderMap, name: &str) -> bool {
 }
 
 /// The value of the first cookie called `name` in any `Cookie` header.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
-        .get_all(axum::http::header::COOKIE)
+        .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
 }
 
 fn new_token() -> String {
@@ -193,36 +206,31 @@ mod tests {
         map
     }
 
+    fn ctx(headers: &HeaderMap) -> Ctx {
+        Ctx::new(headers, &Method::GET, "/".into(), false)
+    }
+
     #[test]
     fn the_lang_cookie_wins_over_accept_language_and_malay_is_the_default() {
         let cookie_en = headers(&[("cookie", "a=b; lang=en"), ("accept-language", "ms")]);
-        assert_eq!(
-            Ctx::from_headers(&cookie_en, "/".into(), false).lang,
-            Lang::En
-        );
+        assert_eq!(ctx(&cookie_en).lang, Lang::En);
         let header_en = headers(&[("accept-language", "en-US,en;q=0.9")]);
-        assert_eq!(
-            Ctx::from_headers(&header_en, "/".into(), false).lang,
-            Lang::En
-        );
+        assert_eq!(ctx(&header_en).lang, Lang::En);
         let neither = headers(&[("accept-language", "fr")]);
-        assert_eq!(
-            Ctx::from_headers(&neither, "/".into(), false).lang,
-            Lang::Ms
-        );
+        assert_eq!(ctx(&neither).lang, Lang::Ms);
     }
 
     #[test]
     fn a_form_token_is_valid_only_with_the_same_cookie() {
         let token = "ab".repeat(CSRF_TOKEN_BYTES);
         let with_cookie = headers(&[("cookie", &format!("jkjav_csrf={token}"))]);
-        let ctx = Ctx::from_headers(&with_cookie, "/".into(), false);
-        assert!(ctx.csrf_matches(&token));
-        assert!(!ctx.csrf_matches(&"cd".repeat(CSRF_TOKEN_BYTES)));
-        assert!(!ctx.csrf_matches(""));
-        assert!(ctx.set_cookies().is_empty());
+        let with = ctx(&with_cookie);
+        assert!(with.csrf_matches(&token));
+        assert!(!with.csrf_matches(&"cd".repeat(CSRF_TOKEN_BYTES)));
+        assert!(!with.csrf_matches(""));
+        assert!(with.set_cookies().is_empty());
 
-        let without = Ctx::from_headers(&HeaderMap::new(), "/".into(), false);
+        let without = ctx(&HeaderMap::new());
         assert!(!without.csrf_matches(without.csrf()));
         assert_eq!(without.set_cookies().len(), 1);
     }
@@ -230,14 +238,26 @@ mod tests {
     #[test]
     fn cookies_are_secure_behind_tls() {
         let tls = headers(&[("x-forwarded-proto", "https")]);
-        let ctx = Ctx::from_headers(&tls, "/".into(), false);
-        let cookie = ctx.set_cookies()[0].to_str().unwrap().to_owned();
+        let cookie = ctx(&tls).set_cookies()[0].to_str().unwrap().to_owned();
         assert!(
             cookie.contains("Secure") && cookie.contains("HttpOnly"),
             "{cookie}"
         );
         assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-        let plain = Ctx::from_headers(&HeaderMap::new(), "/".into(), false);
+        let plain = ctx(&HeaderMap::new());
         assert!(!plain.set_cookies()[0].to_str().unwrap().contains("Secure"));
+    }
+
+    #[test]
+    fn the_booking_pass_cookie_lives_as_long_as_the_pass() {
+        let set = ctx(&HeaderMap::new())
+            .booking_cookie_header("pass".into())
+            .unwrap();
+        let parsed = Cookie::parse(set.to_str().unwrap().to_owned()).unwrap();
+        assert_eq!(
+            parsed.max_age().map(|age| age.whole_seconds()),
+            Some(PASS_LIFETIME.as_secs() as i64)
+        );
+        assert_eq!(parsed.same_site(), Some(SameSite::Strict));
     }
 }

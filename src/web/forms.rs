@@ -6,7 +6,9 @@ use std::fmt;
 use serde::Deserialize;
 
 use super::i18n::Messages;
-use crate::domain::{Address, ParseError, PersonId, PersonName, Phone, Postcode, Reference};
+use crate::domain::{
+    KeyField, Person, PersonField, PersonId, PersonInput, Reference, parse_booking_key,
+};
 
 /// One input with its label, hint, entered value and error.
 #[derive(Default)]
@@ -66,24 +68,6 @@ pub struct ErrorItem {
 pub struct Errors(Vec<(&'static str, String)>);
 
 impl Errors {
-    /// Parses `raw`; on failure records the field's own message, which names the field and
-    /// says what it needs, whether it was left empty or filled in wrongly: an error summary of
-    /// several "please fill in this field" would not say which field is meant.
-    pub fn check<T>(
-        &mut self,
-        field: &'static str,
-        parsed: Result<T, ParseError>,
-        message: &'static str,
-    ) -> Option<T> {
-        match parsed {
-            Ok(value) => Some(value),
-            Err(_) => {
-                self.0.push((field, message.to_owned()));
-                None
-            }
-        }
-    }
-
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
         self.0.push((field, message.into()));
     }
@@ -149,39 +133,38 @@ impl fmt::Debug for BookForm {
     }
 }
 
-/// The person's fields of a booking, parsed.
-#[derive(Debug)]
-pub struct PersonFields {
-    pub id: Option<PersonId>,
-    pub name: Option<PersonName>,
-    pub phone: Option<Phone>,
-    pub address: Option<Address>,
-    pub postcode: Option<Option<Postcode>>,
+/// The form's name for a person's field, and the message shown next to it when it is wrong.
+/// The message names the field and says what it needs, whether it was left empty or filled in
+/// wrongly: an error summary of several "please fill in this field" would not say which is meant.
+fn person_field(t: &Messages, field: PersonField) -> (&'static str, &'static str) {
+    match field {
+        PersonField::IdNumber => ("id_number", t.err_id_number),
+        PersonField::Name => ("name", t.err_name),
+        PersonField::Phone => ("phone", t.err_phone),
+        PersonField::Address => ("address", t.err_address),
+        PersonField::Postcode => ("postcode", t.err_postcode),
+    }
 }
 
 impl BookForm {
-    pub fn parse_person(&self, t: &Messages, errors: &mut Errors) -> PersonFields {
-        let id = errors.check(
-            "id_number",
-            PersonId::parse(&self.id_number),
-            t.err_id_number,
-        );
-        let name = errors.check("name", PersonName::parse(&self.name), t.err_name);
-        let phone = errors.check("phone", Phone::parse(&self.phone), t.err_phone);
-        let address = errors.check("address", Address::parse(&self.address), t.err_address);
-        let postcode = if self.postcode.trim().is_empty() {
-            Some(None)
-        } else {
-            errors
-                .check("postcode", Postcode::parse(&self.postcode), t.err_postcode)
-                .map(Some)
-        };
-        PersonFields {
-            id,
-            name,
-            phone,
-            address,
-            postcode,
+    /// The person, parsed through the domain; each failing field's message recorded in `errors`.
+    pub fn parse_person(&self, t: &Messages, errors: &mut Errors) -> Option<Person> {
+        let parsed = Person::parse(PersonInput {
+            id_number: &self.id_number,
+            name: &self.name,
+            phone: &self.phone,
+            address: &self.address,
+            postcode: &self.postcode,
+        });
+        match parsed {
+            Ok(person) => Some(person),
+            Err(fields) => {
+                for (field, _) in fields {
+                    let (name, message) = person_field(t, field);
+                    errors.add(name, message);
+                }
+                None
+            }
         }
     }
 
@@ -280,17 +263,18 @@ impl fmt::Debug for CheckForm {
 
 impl CheckForm {
     pub fn parse(&self, t: &Messages, errors: &mut Errors) -> Option<(Reference, PersonId)> {
-        let reference = errors.check(
-            "reference",
-            Reference::parse(&self.reference),
-            t.err_reference,
-        );
-        let id = errors.check(
-            "id_number",
-            PersonId::parse(&self.id_number),
-            t.err_id_number,
-        );
-        reference.zip(id)
+        match parse_booking_key(&self.reference, &self.id_number) {
+            Ok(key) => Some(key),
+            Err(fields) => {
+                for (field, _) in fields {
+                    match field {
+                        KeyField::Reference => errors.add("reference", t.err_reference),
+                        KeyField::IdNumber => errors.add("id_number", t.err_id_number),
+                    }
+                }
+                None
+            }
+        }
     }
 
     pub fn fields(&self, t: &'static Messages, errors: &Errors) -> Vec<FieldView> {

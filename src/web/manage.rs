@@ -9,13 +9,14 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
 
+use super::WebState;
 use super::browse::window_label;
 use super::ctx::Ctx;
+use super::error::WebError;
 use super::forms::{CheckForm, ErrorItem, Errors, FieldView};
 use super::i18n::Messages;
-use super::page::{Chrome, NoticeKind, web_page};
+use super::page::{Chrome, web_page};
 use super::pass::UncheckedPass;
-use crate::app::AppState;
 use crate::booking::LookupError;
 use crate::domain::{Booking, BookingStatus};
 
@@ -35,8 +36,8 @@ pub struct BookingDetails {
 }
 
 impl BookingDetails {
-    pub fn new(ctx: &Ctx, state: &AppState, booking: &Booking) -> Self {
-        let centre = state.service.catalogue().centre(&booking.slot.centre);
+    pub fn new(ctx: &Ctx, state: &WebState, booking: &Booking) -> Self {
+        let centre = state.app.service.catalogue().centre(&booking.slot.centre);
         Self {
             reference: booking.reference.to_string(),
             status: match booking.status {
@@ -55,36 +56,34 @@ impl BookingDetails {
 }
 
 /// The booking cookie's value: a signed pass for this booking (see [`super::pass`]).
-pub fn booking_cookie_value(state: &AppState, booking: &Booking) -> String {
+pub fn booking_cookie_value(state: &WebState, booking: &Booking) -> String {
     state.pass_key.issue(booking, Utc::now())
 }
 
-/// The booking this browser just made or looked up (its pass is for it), or the response to give instead: to the check form
-/// when there is no valid pass, 503 when the store cannot say.
-pub async fn current_booking(ctx: &Ctx, state: &AppState) -> Result<Booking, Response> {
+/// The booking this browser just made or looked up (its pass is for it); `None` when there is
+/// no valid pass for a booking that exists, so the caller sends the person to the check form.
+pub async fn current_booking(ctx: &Ctx, state: &WebState) -> Result<Option<Booking>, WebError> {
     let Some(pass) = ctx
         .booking_cookie()
         .and_then(|raw| UncheckedPass::parse(raw, Utc::now()))
     else {
-        return Err(ctx.redirect("/check"));
+        return Ok(None);
     };
     let key = &state.pass_key;
     match state
+        .app
         .service
         .lookup_verified(&pass.reference, |booking| pass.is_for(booking, key))
         .await
     {
-        Ok(booking) => Ok(booking),
-        Err(LookupError::NotFound | LookupError::AlreadyCancelled) => Err(ctx.redirect("/check")),
-        Err(LookupError::Unavailable(error)) => {
-            tracing::warn!(%error, "lookup failed: store unavailable");
-            Err(ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable))
-        }
+        Ok(booking) => Ok(Some(booking)),
+        Err(LookupError::NotFound | LookupError::AlreadyCancelled) => Ok(None),
+        Err(other) => Err(other.into()),
     }
 }
 
 #[derive(Debug, Template)]
-#[template(path = "partials/check.html")]
+#[template(path = "pages/check.html")]
 struct CheckPage {
     chrome: Chrome,
     t: &'static Messages,
@@ -110,46 +109,36 @@ pub async fn check_form(ctx: Ctx) -> Response {
 
 pub async fn check_submit(
     ctx: Ctx,
-    AxumState(state): AxumState<AppState>,
+    AxumState(state): AxumState<WebState>,
     form: Result<Form<CheckForm>, FormRejection>,
-) -> Response {
-    let values = match ctx.accept(form) {
-        Ok(values) => values,
-        Err(response) => return response,
-    };
+) -> Result<Response, WebError> {
+    let values = ctx.accept(form)?;
     let mut errors = Errors::default();
     let Some((reference, id)) = values.parse(ctx.t, &mut errors) else {
-        return ctx.render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &check_page(&ctx, &values, &errors),
-        );
+        let page = check_page(&ctx, &values, &errors);
+        return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    match state.service.lookup(&reference, &id).await {
+    match state.app.service.lookup(&reference, &id).await {
         Ok(booking) => {
             let mut response = ctx.redirect("/my-booking");
-            if let Some(cookie) = ctx.booking_cookie_header(&booking_cookie_value(&state, &booking))
+            if let Some(cookie) = ctx.booking_cookie_header(booking_cookie_value(&state, &booking))
             {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
-            response
+            Ok(response)
         }
         Err(LookupError::NotFound | LookupError::AlreadyCancelled) => {
             // One message for either number being wrong: nothing to learn by trying.
             errors.add("", ctx.t.err_no_match);
-            ctx.render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &check_page(&ctx, &values, &errors),
-            )
+            let page = check_page(&ctx, &values, &errors);
+            Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(LookupError::Unavailable(error)) => {
-            tracing::warn!(%error, "lookup failed: store unavailable");
-            ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable)
-        }
+        Err(other) => Err(other.into()),
     }
 }
 
 #[derive(Debug, Template)]
-#[template(path = "partials/my_booking.html")]
+#[template(path = "pages/my_booking.html")]
 struct MyBookingPage {
     chrome: Chrome,
     t: &'static Messages,
@@ -158,10 +147,9 @@ struct MyBookingPage {
     d: BookingDetails,
 }
 
-pub async fn show(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
-    let booking = match current_booking(&ctx, &state).await {
-        Ok(booking) => booking,
-        Err(response) => return response,
+pub async fn show(ctx: Ctx, AxumState(state): AxumState<WebState>) -> Result<Response, WebError> {
+    let Some(booking) = current_booking(&ctx, &state).await? else {
+        return Ok(ctx.redirect("/check"));
     };
     let t = ctx.t;
     let active = booking.is_active();
@@ -176,11 +164,11 @@ pub async fn show(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
         },
         d: BookingDetails::new(&ctx, &state, &booking),
     };
-    ctx.render(StatusCode::OK, &page)
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 #[derive(Debug, Template)]
-#[template(path = "partials/cancel.html")]
+#[template(path = "pages/cancel.html")]
 struct CancelPage {
     chrome: Chrome,
     t: &'static Messages,
@@ -188,13 +176,15 @@ struct CancelPage {
     d: BookingDetails,
 }
 
-pub async fn confirm_cancel(ctx: Ctx, AxumState(state): AxumState<AppState>) -> Response {
-    let booking = match current_booking(&ctx, &state).await {
-        Ok(booking) => booking,
-        Err(response) => return response,
+pub async fn confirm_cancel(
+    ctx: Ctx,
+    AxumState(state): AxumState<WebState>,
+) -> Result<Response, WebError> {
+    let Some(booking) = current_booking(&ctx, &state).await? else {
+        return Ok(ctx.redirect("/check"));
     };
     if !booking.is_active() {
-        return ctx.redirect("/my-booking");
+        return Ok(ctx.redirect("/my-booking"));
     }
     let page = CancelPage {
         chrome: ctx.chrome(ctx.t.cancel_title),
@@ -202,7 +192,7 @@ pub async fn confirm_cancel(ctx: Ctx, AxumState(state): AxumState<AppState>) -> 
         csrf: ctx.csrf().to_owned(),
         d: BookingDetails::new(&ctx, &state, &booking),
     };
-    ctx.render(StatusCode::OK, &page)
+    Ok(ctx.render(StatusCode::OK, &page))
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -219,28 +209,23 @@ impl super::forms::PostedForm for CancelForm {
 
 pub async fn cancel(
     ctx: Ctx,
-    AxumState(state): AxumState<AppState>,
+    AxumState(state): AxumState<WebState>,
     form: Result<Form<CancelForm>, FormRejection>,
-) -> Response {
-    if let Err(response) = ctx.accept(form) {
-        return response;
-    }
-    let booking = match current_booking(&ctx, &state).await {
-        Ok(booking) => booking,
-        Err(response) => return response,
+) -> Result<Response, WebError> {
+    ctx.accept(form)?;
+    let Some(booking) = current_booking(&ctx, &state).await? else {
+        return Ok(ctx.redirect("/check"));
     };
     match state
+        .app
         .service
         .cancel(&booking.reference, &booking.person.id)
         .await
     {
         // Already cancelled is what was asked for: show the booking as it stands.
-        Ok(_) | Err(LookupError::AlreadyCancelled) => ctx.redirect("/my-booking"),
-        Err(LookupError::NotFound) => ctx.redirect("/check"),
-        Err(LookupError::Unavailable(error)) => {
-            tracing::warn!(%error, "cancel failed: store unavailable");
-            ctx.notice(StatusCode::SERVICE_UNAVAILABLE, NoticeKind::Unavailable)
-        }
+        Ok(_) | Err(LookupError::AlreadyCancelled) => Ok(ctx.redirect("/my-booking")),
+        Err(LookupError::NotFound) => Ok(ctx.redirect("/check")),
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -2,16 +2,19 @@
 //! layout otherwise; security headers on every page; and the friendly notice pages (sold out,
 //! not open, closed, 404, 403, 503, error).
 
+use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-
-use super::forms::PostedForm;
-use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, FixedOffset};
 
 use super::ctx::Ctx;
+use super::error::WebError;
+use super::forms::PostedForm;
 use super::i18n::{Lang, Messages};
+use crate::domain::CentreCode;
+use crate::http::ErrorCause;
 
 /// No inline scripts or styles anywhere: htmx's own indicator styles are switched off in its
 /// config for the same reason.
@@ -87,9 +90,6 @@ impl Ctx {
             // A refused form stays at its own address in the history.
             headers.insert("hx-push-url", HeaderValue::from_static("false"));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response = crate::api::problem::with_retry_after(response);
-        }
         self.with_cookies(response)
     }
 
@@ -109,19 +109,15 @@ impl Ctx {
 
     /// The posted form, if it can be read (else 400) and carries this browser's CSRF token
     /// (else 403). Every POST handler takes its form through here.
-    #[allow(
-        clippy::result_large_err,
-        reason = "the error is the page to answer with at once, returned one level up"
-    )]
     pub fn accept<T: PostedForm>(
         &self,
         form: Result<Form<T>, FormRejection>,
-    ) -> Result<T, Response> {
+    ) -> Result<T, WebError> {
         let Ok(Form(values)) = form else {
-            return Err(self.notice(StatusCode::BAD_REQUEST, NoticeKind::BadRequest));
+            return Err(WebError::bad_request());
         };
         if !self.csrf_matches(values.csrf()) {
-            return Err(self.notice(StatusCode::FORBIDDEN, NoticeKind::Forbidden));
+            return Err(WebError::forbidden());
         }
         Ok(values)
     }
@@ -131,19 +127,33 @@ impl Ctx {
         let t = self.t;
         let home = Link::new("/", t.link_home);
         let (heading, paragraphs, links) = match kind {
-            NoticeKind::SoldOut { centre_href } => (
+            NoticeKind::SoldOut { centre } => (
                 t.sold_out_title,
                 vec![t.sold_out_body.to_owned()],
-                vec![Link::new(centre_href, t.sold_out_link), home],
+                match centre {
+                    Some(centre) => vec![
+                        Link::new(format!("/centres/{centre}"), t.sold_out_link),
+                        home,
+                    ],
+                    None => vec![home],
+                },
             ),
             NoticeKind::NotOpen { opens_at } => (
                 t.not_open_title,
-                vec![format!("{} {opens_at}.", t.not_open_body)],
+                vec![format!(
+                    "{} {}.",
+                    t.not_open_body,
+                    self.lang.date_time(opens_at)
+                )],
                 vec![home],
             ),
             NoticeKind::Closed { closed_at } => (
                 t.closed_title,
-                vec![format!("{} {closed_at}.", t.closed_body)],
+                vec![format!(
+                    "{} {}.",
+                    t.closed_body,
+                    self.lang.date_time(closed_at)
+                )],
                 vec![home],
             ),
             NoticeKind::NotFound => (
@@ -154,6 +164,8 @@ impl Ctx {
             NoticeKind::Unavailable => (
                 t.unavailable_title,
                 vec![t.unavailable_body.to_owned(), t.unavailable_safe.to_owned()],
+                // Trying a GET again is the same page (query included); a POST's address may
+                // not even answer a GET, so after one the way on is to check or start again.
                 if self.is_get {
                     vec![
                         Link::new(self.path.clone(), t.link_try_again),
@@ -162,6 +174,11 @@ impl Ctx {
                 } else {
                     vec![Link::new("/check", t.link_check), home]
                 },
+            ),
+            NoticeKind::HeadersTooLarge => (
+                t.bad_request_title,
+                vec![t.bad_request_body.to_owned()],
+                vec![home],
             ),
             NoticeKind::TooManyAttempts { retry_after_secs } => {
                 let page = NoticePage {
@@ -204,18 +221,21 @@ impl Ctx {
 }
 
 /// Which friendly page to show.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum NoticeKind {
+    /// With a link back to the centre's other slots when the centre is known.
     SoldOut {
-        centre_href: String,
+        centre: Option<CentreCode>,
     },
     NotOpen {
-        opens_at: String,
+        opens_at: DateTime<FixedOffset>,
     },
     Closed {
-        closed_at: String,
+        closed_at: DateTime<FixedOffset>,
     },
     NotFound,
+    /// 431: a request head too large to read.
+    HeadersTooLarge,
     Unavailable,
     /// 429: too many booking attempts from this address or for this identity number.
     TooManyAttempts {
@@ -267,7 +287,7 @@ impl Link {
 }
 
 #[derive(Debug, Template)]
-#[template(path = "partials/notice.html")]
+#[template(path = "pages/notice.html")]
 struct NoticePage {
     chrome: Chrome,
     t: &'static Messages,
@@ -277,15 +297,19 @@ struct NoticePage {
 }
 web_page!(NoticePage);
 
-/// A template that fails to render is a bug; the person still gets an answer.
+/// A template that fails to render is a bug; the person still gets an answer, and the cause
+/// goes to the log (once, by the `log_failures` middleware).
 fn render_failed(error: &askama::Error) -> Response {
-    tracing::error!(%error, "a page template failed to render");
-    (
+    let mut response = (
         StatusCode::INTERNAL_SERVER_ERROR,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "500 Internal Server Error",
     )
-        .into_response()
+        .into_response();
+    response.extensions_mut().insert(ErrorCause(format!(
+        "a page template failed to render: {error}"
+    )));
+    response
 }
 
 /// Enough escaping for a path in a query parameter.

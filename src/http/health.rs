@@ -1,0 +1,79 @@
+//! Operators' endpoints: liveness, readiness and Prometheus metrics. They are not shed, so
+//! probes and scrapes still answer while the service sheds citizens' requests.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::state::AppState;
+use crate::metrics::Gauges;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+}
+
+/// Liveness: the process is up and serving.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Readiness {
+    ready: bool,
+    store: String,
+    catalogue_synced: bool,
+    outbox_backlog: Option<u64>,
+    outbox_oldest_age_secs: Option<u64>,
+}
+
+/// Readiness: the store answers and holds the catalogue. 503 otherwise, so a load balancer
+/// sends traffic elsewhere.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let service = &state.service;
+    let store = service.check_ready().await;
+    let synced = service.catalogue_synced();
+    let outbox = service.store().outbox_stats().await.ok();
+    let ready = store.is_ok() && synced;
+    let body = Readiness {
+        ready,
+        store: store.map_or_else(|e| e.to_string(), |()| "ok".into()),
+        catalogue_synced: synced,
+        outbox_backlog: outbox.map(|o| o.backlog),
+        outbox_oldest_age_secs: outbox.and_then(|o| o.oldest_age).map(|age| age.as_secs()),
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Prometheus text exposition of the service's metrics.
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let service = &state.service;
+    let outbox = service.store().outbox_stats().await.ok();
+    let shedder = &state.limits.shedder;
+    let text = service.metrics().render(Gauges {
+        snapshot_age: service.snapshot_age(),
+        outbox_backlog: outbox.map(|o| o.backlog),
+        outbox_oldest_age: outbox.and_then(|o| o.oldest_age),
+        in_flight: shedder.in_flight() as u64,
+        in_flight_limit: shedder.limit() as u64,
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
