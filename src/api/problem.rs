@@ -303,3 +303,41 @@ impl RefusalPages for ProblemRefusals {
         .into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_5xx_is_titled_as_unavailable() {
+        let client_errors = [
+            ApiError::field("x", "y"),
+            ApiError::MalformedJson("x".into()),
+            ApiError::BodyUnreadable("x".into()),
+            ApiError::UnsupportedMediaType,
+            ApiError::PayloadTooLarge(1),
+            ApiError::NotFound("x".into()),
+            ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
+            ApiError::HeadersTooLarge(1),
+            ApiError::Book(BookError::SoldOut),
+            ApiError::Lookup(LookupError::AlreadyCancelled),
+        ];
+        for error in client_errors {
+            let problem = error.to_problem();
+            assert!(problem.status < 500, "{problem:?}");
+            assert_ne!(
+                problem.title, "Service temporarily unavailable",
+                "{problem:?}"
+            );
+            assert!(problem.problem_type.starts_with("/problems/"));
+        }
+        let down = ApiError::from(StoreError::Timeout(std::time::Duration::from_millis(5)));
+        assert_eq!(down.to_problem().title, "Service temporarily unavailable");
+        assert!(
+            !down.to_problem().detail.contains("5ms"),
+            "a 5xx body never carries its cause"
+        );
+    }
+}

@@ -345,6 +345,32 @@ async fn malformed_requests_get_a_4xx_that_says_what_is_wrong() {
 }
 
 #[tokio::test]
+async fn a_body_that_breaks_off_is_a_400_not_too_large() {
+    // Arrange: a client that promises 200 bytes, sends 20 and stops sending.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = app().await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /api/v1/bookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Content-Length: 200\r\nConnection: close\r\n\r\n{\"centre\": \"TEST\", ";
+    stream.write_all(head.as_bytes()).await.unwrap();
+
+    // Act: it half-closes, so the server sees the body end early.
+    stream.shutdown().await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut answer),
+    )
+    .await
+    .expect("the server answers")
+    .unwrap();
+
+    // Assert
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("/problems/unreadable-body"), "{answer}");
+}
+
+#[tokio::test]
 async fn bookings_are_refused_before_the_campaign_opens() {
     let toml = r#"
         [campaign]
@@ -523,16 +549,25 @@ async fn the_openapi_document_covers_every_route_and_docs_work_offline() {
         !page.contains("https://"),
         "the docs page must not load anything from a CDN"
     );
-    for asset in page
+    let assets: Vec<&str> = page
         .split("src=\"")
         .skip(1)
         .chain(page.split("href=\"").skip(1))
-    {
-        let path = asset.split('"').next().unwrap();
-        if path.starts_with("/static/") {
-            let response = app.get(path).await;
-            assert_eq!(response.status(), StatusCode::OK, "{path}");
-        }
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|path| path.starts_with("/static/"))
+        .collect();
+    // The script, its stylesheet and the page's own start-up script, at least.
+    assert!(
+        assets.len() >= 3,
+        "the docs page names its assets: {assets:?}"
+    );
+    for path in assets {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(
+            !response.bytes().await.unwrap().is_empty(),
+            "{path} is empty"
+        );
     }
 }
 

@@ -20,6 +20,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{RedisServer, TestApp, booking_body, catalogue, mykad};
+use crate::scrape::{parse_prometheus, sample};
 
 const TOPIC: &str = "booking-slot";
 
@@ -424,4 +425,12 @@ async fn without_kafka_events_go_to_the_log_and_the_outbox_stays_empty() {
         assert_eq!(r.status(), StatusCode::CREATED);
     }
     wait_for_empty_outbox(&app).await;
+    // Empty because the ten events went through the relay, not because none was written.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let delivered = sample(
+        &parse_prometheus(&metrics),
+        "jkjav_outbox_events_delivered_total",
+        &[],
+    );
+    assert_eq!(delivered, 10.0, "every booking's event was relayed once");
 }

@@ -1,4 +1,5 @@
-//! Test helpers: a real `redis-server` on a free loopback port, and the application on port 0.
+//! Test helpers: a real `redis-server` on a free loopback port, the application on port 0, and
+//! a cookie-keeping browser for the web pages.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -10,6 +11,8 @@ use jkjav::app::Application;
 use jkjav::catalogue::Catalogue;
 use jkjav::config::ServeConfig;
 use jkjav::store::Store;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -238,4 +241,141 @@ pub fn booking_body(n: u32, centre: &str, date: &str, window: &str) -> serde_jso
         "idNumber": mykad(n), "name": format!("Person {n}"), "phone": "012-345 6789",
         "address": "Jalan Test, Kuala Lumpur", "postcode": "50480",
     })
+}
+
+/// A browser: remembers cookies, and the last form token it saw.
+pub struct Browser {
+    pub app: TestApp,
+    cookies: Vec<(String, String)>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).expect("the page has a form token") + marker.len();
+        self.body[start..start + 64].to_owned()
+    }
+
+    pub fn location(&self) -> &str {
+        self.headers["location"].to_str().unwrap()
+    }
+
+    pub fn error_summary(&self) -> &str {
+        let start = self
+            .body
+            .find("<div class=\"error-summary\"")
+            .expect("an error summary");
+        let end = start + self.body[start..].find("</div>").unwrap();
+        &self.body[start..end]
+    }
+}
+
+impl Browser {
+    pub async fn new(app: TestApp) -> Self {
+        Self {
+            app,
+            cookies: Vec::new(),
+        }
+    }
+
+    /// A second browser (its own cookies) on the same server.
+    pub async fn another(&self) -> Self {
+        Self::new(TestApp {
+            addr: self.app.addr,
+            client: self.app.client.clone(),
+        })
+        .await
+    }
+
+    /// Every page sets the token cookie, forms or not; a forged form could not read it.
+    pub fn cookie(&self, name: &str) -> String {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&mut self, headers: &HeaderMap) {
+        for set in headers.get_all("set-cookie") {
+            let cookie = cookie::Cookie::parse(set.to_str().unwrap()).unwrap();
+            let (name, value) = (cookie.name().to_owned(), cookie.value().to_owned());
+            self.cookies.retain(|(k, _)| *k != name);
+            self.cookies.push((name, value));
+        }
+    }
+
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let request = if self.cookies.is_empty() {
+            request
+        } else {
+            request.header("cookie", self.cookie_header())
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.remember(&headers);
+        Page {
+            status,
+            headers,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.client().get(self.app.url(path));
+        self.send(request).await
+    }
+
+    pub async fn get_htmx(&mut self, path: &str) -> Page {
+        let request = self
+            .client()
+            .get(self.app.url(path))
+            .header("hx-request", "true");
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.client().post(self.app.url(path)).form(form);
+        self.send(request).await
+    }
+
+    pub async fn post_htmx(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self
+            .client()
+            .post(self.app.url(path))
+            .header("hx-request", "true")
+            .form(form);
+        self.send(request).await
+    }
+
+    /// Redirects are for the test to follow, so that each 303 can be checked. Asks for HTML,
+    /// as a browser does.
+    pub fn client(&self) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "accept",
+            reqwest::header::HeaderValue::from_static("text/html,application/xhtml+xml"),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap()
+    }
 }

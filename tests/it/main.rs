@@ -4,10 +4,14 @@
 mod api;
 mod conformance;
 mod events;
-mod flash;
 mod harness;
+mod limits;
+mod metrics;
+mod probe;
 mod process;
 mod resilience;
+mod scrape;
+mod snapshot;
 mod tansu;
 mod web;
 mod web_router;

@@ -2,130 +2,8 @@
 //! CSRF, no enumeration, languages, security headers and the friendly error pages.
 
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 
-use crate::harness::{TestApp, catalogue, free_port, mykad};
-
-/// A browser: remembers cookies, and the last form token it saw.
-struct Browser {
-    app: TestApp,
-    cookies: Vec<(String, String)>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).expect("the page has a form token") + marker.len();
-        self.body[start..start + 64].to_owned()
-    }
-
-    fn location(&self) -> &str {
-        self.headers["location"].to_str().unwrap()
-    }
-
-    fn error_summary(&self) -> &str {
-        let start = self
-            .body
-            .find("<div class=\"error-summary\"")
-            .expect("an error summary");
-        let end = start + self.body[start..].find("</div>").unwrap();
-        &self.body[start..end]
-    }
-}
-
-impl Browser {
-    async fn new(app: TestApp) -> Self {
-        Self {
-            app,
-            cookies: Vec::new(),
-        }
-    }
-
-    /// Every page sets the token cookie, forms or not; a forged form could not read it.
-    fn cookie(&self, name: &str) -> String {
-        self.cookies
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn remember(&mut self, headers: &HeaderMap) {
-        for set in headers.get_all("set-cookie") {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(k, _)| k != name);
-            self.cookies.push((name.to_owned(), value.to_owned()));
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let request = if self.cookies.is_empty() {
-            request
-        } else {
-            request.header("cookie", self.cookie_header())
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        self.remember(&headers);
-        Page {
-            status,
-            headers,
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.client().get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn get_htmx(&mut self, path: &str) -> Page {
-        let request = self
-            .client()
-            .get(self.app.url(path))
-            .header("hx-request", "true");
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.client().post(self.app.url(path)).form(form);
-        self.send(request).await
-    }
-
-    async fn post_htmx(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self
-            .client()
-            .post(self.app.url(path))
-            .header("hx-request", "true")
-            .form(form);
-        self.send(request).await
-    }
-
-    /// Redirects are for the test to follow, so that each 303 can be checked.
-    fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .unwrap()
-    }
-}
+use crate::harness::{Browser, TestApp, catalogue, free_port, mykad};
 
 async fn browser() -> Browser {
     Browser::new(TestApp::spawn(catalogue(2), None).await).await
@@ -417,13 +295,7 @@ async fn the_lookup_answers_the_same_for_a_wrong_reference_and_a_wrong_identity_
 
 /// A second browser (its own cookies) on the same server.
 async fn browser_with_same_app(browser: &Browser) -> Browser {
-    Browser {
-        app: TestApp {
-            addr: browser.app.addr,
-            client: browser.app.client.clone(),
-        },
-        cookies: Vec::new(),
-    }
+    browser.another().await
 }
 
 #[tokio::test]
@@ -666,6 +538,26 @@ async fn a_request_past_its_time_limit_gets_a_friendly_503_page_or_a_problem_doc
     let api = app.get("/api/v1/centres/TEST/availability").await;
     assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(api.headers()["content-type"], "application/problem+json");
+
+    // "Try again" after a GET is the same address, query included.
+    let mut browser = Browser::new(app).await;
+    let page = browser.get(SLOT_PAGE).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        page.body.contains(
+            "href=\"/book?centre=TEST&#38;date=2030-01-01&#38;window=09:00-12:00\">Cuba lagi"
+        ),
+        "{}",
+        page.body
+    );
+    // After a POST there is nothing to try again at that address (GET /book without a slot is
+    // a 404): the way on is to check whether the booking was made.
+    let csrf = browser.get("/check").await.csrf();
+    let page = browser.post("/book", &booking_form(&csrf, &mykad(9))).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!page.body.contains("Cuba lagi"), "{}", page.body);
+    assert!(!page.body.contains("href=\"/book\""), "{}", page.body);
+    assert!(page.body.contains("href=\"/check\""));
 }
 
 #[tokio::test]
