@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO_JOBS ?= 2
 
-.PHONY: run run-seed test test-deps test-browser lint bench bench-deps load-test
+.PHONY: run run-seed test test-deps test-browser lint bench bench-deps bench-compare load-test
 
 ## Start the server on http://127.0.0.1:3000 with the in-memory store and the demo catalogue.
 run:
@@ -67,6 +67,13 @@ bench-deps: test-deps
 bench: bench-deps
 	cargo build --release -j$(CARGO_JOBS)
 	python3 bench/bench.py
+
+## The same loads against this checkout and an earlier revision (BASE, default the commit before
+## the issue-9 reshaping), side by side in one run: bench/compare.md and the README's figures.
+BASE ?= 1fd8724
+bench-compare: bench-deps
+	cargo build --release -j$(CARGO_JOBS)
+	cd bench && BASE=$(BASE) CARGO_JOBS=$(CARGO_JOBS) python3 compare.py
 
 ## The seed's two README load tests, against a running server (`make run-seed` in another
 ## terminal, or set URL).

@@ -126,7 +126,8 @@ def parse_wrk(text):
 
 
 class Bench:
-    def __init__(self):
+    def __init__(self, binary=None):
+        self.binary = binary or ROOT / "target" / "release" / "jkjav"
         self.tmp = tempfile.mkdtemp(prefix="jkjav-bench-")
         self.redis_port = free_port()
         self.port = free_port()
@@ -159,7 +160,7 @@ class Bench:
         })
         env.pop("KAFKA_BROKERS", None)
         self.app = subprocess.Popen(
-            [str(ROOT / "target" / "release" / "jkjav"), "serve"], env=env,
+            [str(self.binary), "serve"], env=env,
             stdout=open(Path(self.tmp) / "jkjav.log", "w"), stderr=subprocess.STDOUT)
         self.procs.append(self.app)
         wait_http(self.base + "/readyz")
