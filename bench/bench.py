@@ -457,14 +457,15 @@ def escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def update_readme(markdown):
+def update_readme(markdown, section="bench"):
+    """Replaces the README's text between <!-- SECTION:start --> and <!-- SECTION:end -->."""
     readme = ROOT / "README.md"
     text = readme.read_text()
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     if start in text and end in text:
         before, rest = text.split(start, 1)
         _, after = rest.split(end, 1)
-        readme.write_text(f"{before}{start}\n{markdown}\n\n![make bench results](bench/results.svg)\n{end}{after}")
+        readme.write_text(f"{before}{start}\n{markdown}\n{end}{after}")
 
 
 def main():
@@ -485,7 +486,7 @@ def main():
     when = time.strftime("%Y-%m-%d")
     markdown = write_markdown(bench.rows, truth, when)
     write_svg(bench.rows)
-    update_readme(markdown)
+    update_readme(f"{markdown}\n\n![make bench results](bench/results.svg)")
     print()
     print(markdown)
     if not truth["ok"]:

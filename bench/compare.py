@@ -116,13 +116,7 @@ def main():
             f"{new_cpu:.0f} µs |")
     markdown = "\n".join(lines)
     (b.BENCH / "compare.md").write_text(markdown + "\n")
-    readme = b.ROOT / "README.md"
-    text = readme.read_text()
-    start, end = "<!-- compare:start -->", "<!-- compare:end -->"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        _, after = rest.split(end, 1)
-        readme.write_text(f"{before}{start}\n{markdown}\n{end}{after}")
+    b.update_readme(markdown, section="compare")
     print()
     print(markdown)
 

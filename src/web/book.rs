@@ -16,7 +16,7 @@ use super::ctx::Ctx;
 use super::error::WebError;
 use super::forms::{BookForm, ErrorItem, Errors, FieldView};
 use super::i18n::Messages;
-use super::manage::{BookingDetails, booking_cookie_value, current_booking};
+use super::manage::{BookingDetails, active_booking, booking_cookie_value};
 use super::page::{Chrome, NoticeKind, web_page};
 use super::qr::qr_svg;
 use crate::booking::{Availability, BookError, BookingRequest};
@@ -223,37 +223,25 @@ pub async fn submit(
         )
         .await);
     };
-    let booking = match service.book(BookingRequest { slot, person }).await {
-        Ok(booking) => booking,
-        // Refusals that belong next to a field: the form again, values kept.
-        Err(BookError::AlreadyBooked) => {
-            let mut errors = Errors::default();
-            errors.add("id_number", t.err_already_booked);
-            return Ok(
-                form_again(&ctx, &state, centre, &values, &errors, StatusCode::CONFLICT).await,
-            );
+    // Refusals that belong next to a field show the form again, values kept; the others are
+    // pages of their own.
+    let (field, message, status) = match service.book(BookingRequest { slot, person }).await {
+        Ok(booking) => {
+            let mut response = ctx.redirect("/booked");
+            if let Some(cookie) = ctx.booking_cookie_header(booking_cookie_value(&state, &booking))
+            {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            return Ok(response);
         }
-        Err(BookError::UnknownSlot) => {
-            let mut errors = Errors::default();
-            errors.add("slot", t.err_slot);
-            return Ok(form_again(
-                &ctx,
-                &state,
-                centre,
-                &values,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await);
-        }
+        Err(BookError::AlreadyBooked) => ("id_number", t.err_already_booked, StatusCode::CONFLICT),
+        Err(BookError::UnknownSlot) => ("slot", t.err_slot, StatusCode::UNPROCESSABLE_ENTITY),
         Err(BookError::SoldOut) => return Err(WebError::sold_out_at(&centre.code)),
         Err(other) => return Err(other.into()),
     };
-    let mut response = ctx.redirect("/booked");
-    if let Some(cookie) = ctx.booking_cookie_header(booking_cookie_value(&state, &booking)) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    let mut errors = Errors::default();
+    errors.add(field, message);
+    Ok(form_again(&ctx, &state, centre, &values, &errors, status).await)
 }
 
 /// The form again, with what was entered and every error.
@@ -325,12 +313,10 @@ pub async fn confirmation(
     ctx: Ctx,
     AxumState(state): AxumState<WebState>,
 ) -> Result<Response, WebError> {
-    let Some(booking) = current_booking(&ctx, &state).await? else {
-        return Ok(ctx.redirect("/check"));
+    let booking = match active_booking(&ctx, &state).await? {
+        Ok(booking) => booking,
+        Err(elsewhere) => return Ok(elsewhere),
     };
-    if !booking.is_active() {
-        return Ok(ctx.redirect("/my-booking"));
-    }
     let t = ctx.t;
     let reference = booking.reference.to_string();
     let page = BookedPage {

@@ -173,18 +173,8 @@ impl BookForm {
         let validate = |name: &str| format!("/book/validate?field={name}");
         vec![
             FieldView {
-                name: "id_number",
-                label: t.label_id_number,
-                hint: t.hint_id_number,
-                value: self.id_number.clone(),
-                error: errors.get("id_number"),
-                input_type: "text",
-                autocomplete: "off",
-                maxlength: 24,
-                no_spellcheck: true,
-                required: true,
                 validate_url: validate("id_number"),
-                ..FieldView::default()
+                ..id_number_field(t, &self.id_number, errors)
             }
             .finish(),
             FieldView {
@@ -246,6 +236,23 @@ impl BookForm {
     }
 }
 
+/// The identity number input, as the booking and the check forms both ask for it.
+fn id_number_field(t: &'static Messages, value: &str, errors: &Errors) -> FieldView {
+    FieldView {
+        name: "id_number",
+        label: t.label_id_number,
+        hint: t.hint_id_number,
+        value: value.to_owned(),
+        error: errors.get("id_number"),
+        input_type: "text",
+        autocomplete: "off",
+        maxlength: 24,
+        no_spellcheck: true,
+        required: true,
+        ..FieldView::default()
+    }
+}
+
 /// The "check my booking" form.
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -293,20 +300,7 @@ impl CheckForm {
                 ..FieldView::default()
             }
             .finish(),
-            FieldView {
-                name: "id_number",
-                label: t.label_id_number,
-                hint: t.hint_id_number,
-                value: self.id_number.clone(),
-                error: errors.get("id_number"),
-                input_type: "text",
-                autocomplete: "off",
-                maxlength: 24,
-                no_spellcheck: true,
-                required: true,
-                ..FieldView::default()
-            }
-            .finish(),
+            id_number_field(t, &self.id_number, errors).finish(),
         ]
     }
 }

@@ -82,6 +82,19 @@ pub async fn current_booking(ctx: &Ctx, state: &WebState) -> Result<Option<Booki
     }
 }
 
+/// The current booking if it is still active; otherwise where to go instead: the booking as it
+/// stands (cancelled), or the check form (no valid pass).
+pub async fn active_booking(
+    ctx: &Ctx,
+    state: &WebState,
+) -> Result<Result<Booking, Response>, WebError> {
+    Ok(match current_booking(ctx, state).await? {
+        Some(booking) if booking.is_active() => Ok(booking),
+        Some(_) => Err(ctx.redirect("/my-booking")),
+        None => Err(ctx.redirect("/check")),
+    })
+}
+
 #[derive(Debug, Template)]
 #[template(path = "pages/check.html")]
 struct CheckPage {
@@ -180,12 +193,10 @@ pub async fn confirm_cancel(
     ctx: Ctx,
     AxumState(state): AxumState<WebState>,
 ) -> Result<Response, WebError> {
-    let Some(booking) = current_booking(&ctx, &state).await? else {
-        return Ok(ctx.redirect("/check"));
+    let booking = match active_booking(&ctx, &state).await? {
+        Ok(booking) => booking,
+        Err(elsewhere) => return Ok(elsewhere),
     };
-    if !booking.is_active() {
-        return Ok(ctx.redirect("/my-booking"));
-    }
     let page = CancelPage {
         chrome: ctx.chrome(ctx.t.cancel_title),
         t: ctx.t,
