@@ -1,12 +1,12 @@
-//! `/metrics`: the flash-crowd series, as valid Prometheus text.
+//! `/metrics`: the flash-crowd series, as valid OpenMetrics text.
 
 use reqwest::StatusCode;
 
 use crate::harness::{RedisServer, TestApp, booking_body, catalogue};
-use crate::scrape::{parse_prometheus, sample};
+use crate::scrape::{parse_openmetrics, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_expose_the_flash_crowd_series_as_valid_prometheus_text() {
+async fn metrics_expose_the_flash_crowd_series_as_valid_openmetrics_text() {
     let redis = RedisServer::start();
     let app = TestApp::spawn(catalogue(1), Some(redis.url())).await;
     let path = "/api/v1/centres/TEST/availability";
@@ -27,14 +27,13 @@ async fn metrics_expose_the_flash_crowd_series_as_valid_prometheus_text() {
 
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4")
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        "the OpenMetrics text Prometheus asks for"
     );
     let text = response.text().await.unwrap();
-    let samples = parse_prometheus(&text);
+    let samples = parse_openmetrics(&text);
 
     let requests = |route: &str, status: &str| {
         sample(
