@@ -1,8 +1,9 @@
 //! Prometheus metrics: the counters and histograms the service keeps, encoded by
 //! `prometheus-client` as OpenMetrics text at `/metrics`.
 //!
-//! Label values are matched route patterns (an unknown path is `unmatched`), status codes,
-//! enums and names written in the code, so the series stay few.
+//! Every label value comes from a closed set — an enum, a matched route pattern, a status code,
+//! a name written in the code — so no client can make the series grow without bound: a method
+//! nobody defined counts as `other`, an unknown path as `unmatched`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,6 +29,51 @@ const LATENCY_BUCKETS: [f64; 14] = [
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
+}
+
+/// The request method as a label. The methods the service can answer are named; any other
+/// (`FOO`, `BAR1`, … a client may invent them freely) is `other`, so it cannot create a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+    Other,
+}
+
+impl Method {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Options => "OPTIONS",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl From<&str> for Method {
+    /// Methods are case-sensitive (RFC 9110): `get` is not `GET`, so it is `other`.
+    fn from(method: &str) -> Self {
+        match method {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            "OPTIONS" => Self::Options,
+            _ => Self::Other,
+        }
+    }
 }
 
 /// Why a booking was refused, as a metric label.
@@ -85,7 +131,7 @@ impl Limit {
     }
 }
 
-// The crate's `EncodeLabelValue` derive writes the Rust variant name (`SoldOut`) and
+// The crate's `EncodeLabelValue` derive writes the Rust variant name (`SoldOut`, `Get`) and
 // takes no rename; these keep the label values operators' queries and dashboards already use.
 macro_rules! label_value {
     ($($kind:ty),*) => {$(
@@ -96,14 +142,14 @@ macro_rules! label_value {
         }
     )*};
 }
-label_value!(Refusal, Limit);
+label_value!(Method, Refusal, Limit);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct HttpLabels {
     /// The matched route pattern (`/api/v1/centres/{code}/availability`), never the raw path,
     /// or `unmatched`.
     route: String,
-    method: String,
+    method: Method,
     /// At most three digits (hyper refuses others), so bounded too.
     status: u16,
 }
@@ -285,10 +331,10 @@ impl Metrics {
         Arc::new(Self::default())
     }
 
-    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    pub fn http_request(&self, route: &str, method: Method, status: u16, elapsed: Duration) {
         let labels = HttpLabels {
             route: route.to_owned(),
-            method: method.to_owned(),
+            method,
             status,
         };
         self.http_requests.get_or_create(&labels).inc();
@@ -404,8 +450,8 @@ mod tests {
     #[test]
     fn a_request_is_counted_and_timed_in_the_bucket_its_latency_falls_in() {
         let metrics = Metrics::default();
-        metrics.http_request("/x", "GET", 200, Duration::from_micros(200));
-        metrics.http_request("/x", "GET", 200, Duration::from_millis(30));
+        metrics.http_request("/x", Method::Get, 200, Duration::from_micros(200));
+        metrics.http_request("/x", Method::Get, 200, Duration::from_millis(30));
         let text = metrics.render(Gauges::default()).unwrap();
         let series = "route=\"/x\",method=\"GET\",status=\"200\"";
         for line in [
@@ -438,6 +484,15 @@ mod tests {
                 reason.label()
             );
             assert!(text.contains(&line), "no {line:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn methods_outside_the_known_set_are_other() {
+        assert_eq!(Method::from("GET"), Method::Get);
+        assert_eq!(Method::from("OPTIONS"), Method::Options);
+        for invented in ["FOO", "get", "BAR1", "CONNECT", ""] {
+            assert_eq!(Method::from(invented), Method::Other, "{invented:?}");
         }
     }
 }

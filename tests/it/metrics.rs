@@ -1,6 +1,8 @@
-//! `/metrics`: the flash-crowd series, as valid OpenMetrics text.
+//! `/metrics`: the flash-crowd series, as valid OpenMetrics text, with labels from closed sets.
 
-use reqwest::StatusCode;
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
 
 use crate::harness::{RedisServer, TestApp, booking_body, catalogue};
 use crate::scrape::{parse_openmetrics, sample};
@@ -87,4 +89,52 @@ async fn metrics_expose_the_flash_crowd_series_as_valid_openmetrics_text() {
         ) >= 2.0
     );
     assert!(sample(&samples, "jkjav_outbox_backlog", &[]) >= 0.0);
+}
+
+#[tokio::test]
+async fn invented_http_methods_all_count_as_other_instead_of_each_growing_a_series() {
+    let app = TestApp::spawn(catalogue(1), None).await;
+    for n in 0..50 {
+        for path in ["/api/v1/states", "/no/such/page"] {
+            let method = Method::from_bytes(format!("INVENTED{n}").as_bytes()).unwrap();
+            let response = app.client.request(method, app.url(path)).send().await;
+            assert!(response.unwrap().status().is_client_error());
+        }
+    }
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let samples = parse_openmetrics(&metrics);
+
+    let requests: Vec<_> = samples
+        .iter()
+        .filter(|(name, _, _)| name == "jkjav_http_requests_total")
+        .collect();
+    let methods: BTreeSet<&str> = requests
+        .iter()
+        .map(|(_, labels, _)| labels["method"].as_str())
+        .collect();
+    let known = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other",
+    ];
+    assert!(
+        methods.iter().all(|method| known.contains(method)),
+        "a method label outside the closed set: {methods:?}"
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "jkjav_http_requests_total",
+            &[("method", "other")]
+        ),
+        100.0,
+        "every invented request is still counted"
+    );
+    let other_series = requests
+        .iter()
+        .filter(|(_, labels, _)| labels["method"] == "other")
+        .count();
+    assert!(
+        other_series <= 2,
+        "one series per route and status, not per method: {other_series}"
+    );
 }
