@@ -21,7 +21,7 @@
 //! - [`app`]: `Application::build` wires store → service → relay → router; only `main` and
 //!   tests use it.
 //! - [`limiter`]: a keyed token bucket (per identity number, per client address).
-//! - [`metrics`]: Prometheus series, rendered at `/metrics`.
+//! - [`metrics`]: Prometheus series (`prometheus-client`), encoded as OpenMetrics at `/metrics`.
 //! - [`config`]: every setting as a flag and an environment variable.
 //! - [`telemetry`]: JSON logs without personal data.
 

@@ -1,14 +1,25 @@
-//! Prometheus metrics: the counters and histograms the service keeps, rendered as the
-//! Prometheus text format (version 0.0.4) at `/metrics`.
+//! Prometheus metrics: the counters and histograms the service keeps, encoded by
+//! `prometheus-client` as OpenMetrics text at `/metrics`.
 //!
-//! Hand-rolled on atomics rather than a metrics framework: the set is small and fixed, the hot
-//! path is one read-locked map lookup plus a few relaxed atomic adds, and the crate stays lean.
+//! Every label value comes from a closed set — an enum, a matched route pattern, a status code,
+//! a name written in the code — so no client can make the series grow without bound: a method
+//! nobody defined counts as `other`, an unknown path as `unmatched`.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The media type of [`Metrics::render`]'s output: the OpenMetrics 1.0 text the crate's encoder
+/// writes (it ends in `# EOF`), which Prometheus asks for and parses.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds (seconds) of the latency buckets: sub-millisecond answers (snapshot reads, the
 /// sold-out fast path) up to the request timeout.
@@ -16,91 +27,57 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-/// A latency histogram with fixed buckets; every field is a lock-free counter.
-#[derive(Debug, Default)]
-pub struct Histogram {
-    /// Per bucket, non-cumulative (summed when rendered).
-    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    count: AtomicU64,
-    /// Nanoseconds, so the sum stays an integer add.
-    sum_nanos: AtomicU64,
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
 }
 
-impl Histogram {
-    pub fn observe(&self, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        if let Some(i) = LATENCY_BUCKETS.iter().position(|bound| secs <= *bound) {
-            self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
-    }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count();
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
-        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
-        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
-    }
+/// The request method as a label. The methods the service can answer are named; any other
+/// (`FOO`, `BAR1`, … a client may invent them freely) is `other`, so it cannot create a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+    Other,
 }
 
-/// Series created on first use and kept for the life of the process. Label values come from a
-/// closed set (matched route patterns, not raw paths), so the map stays small.
-#[derive(Debug)]
-struct Family<K> {
-    series: RwLock<HashMap<K, Arc<Histogram>>>,
-}
-
-impl<K> Default for Family<K> {
-    fn default() -> Self {
-        Self {
-            series: RwLock::new(HashMap::new()),
+impl Method {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Options => "OPTIONS",
+            Self::Other => "other",
         }
     }
 }
 
-impl<K: std::hash::Hash + Eq + Clone + Ord> Family<K> {
-    fn get(&self, key: &K) -> Option<Arc<Histogram>> {
-        let series = self.series.read().ok()?;
-        series.get(key).cloned()
-    }
-
-    fn observe(&self, key: K, elapsed: Duration) {
-        let histogram = match self.get(&key) {
-            Some(histogram) => histogram,
-            None => match self.series.write() {
-                Ok(mut series) => Arc::clone(series.entry(key).or_default()),
-                Err(_) => return,
-            },
-        };
-        histogram.observe(elapsed);
-    }
-
-    /// Sorted, so the output is stable from one scrape to the next.
-    fn snapshot(&self) -> Vec<(K, Arc<Histogram>)> {
-        let mut all: Vec<(K, Arc<Histogram>)> = self
-            .series
-            .read()
-            .map(|s| s.iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect())
-            .unwrap_or_default();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        all
+impl From<&str> for Method {
+    /// Methods are case-sensitive (RFC 9110): `get` is not `GET`, so it is `other`.
+    fn from(method: &str) -> Self {
+        match method {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            "OPTIONS" => Self::Options,
+            _ => Self::Other,
+        }
     }
 }
 
 /// Why a booking was refused, as a metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Refusal {
     SoldOut,
     AlreadyBooked,
@@ -112,6 +89,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// In declaration order, so `reason as usize` indexes it.
     const ALL: [Refusal; 7] = [
         Self::SoldOut,
         Self::AlreadyBooked,
@@ -136,7 +114,7 @@ impl Refusal {
 }
 
 /// Which abuse limit answered 429.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Limit {
     /// Booking POSTs per client IP.
     ClientIp,
@@ -144,28 +122,81 @@ pub enum Limit {
     Identity,
 }
 
+impl Limit {
+    fn label(self) -> &'static str {
+        match self {
+            Self::ClientIp => "client_ip",
+            Self::Identity => "identity",
+        }
+    }
+}
+
+// The crate's `EncodeLabelValue` derive writes the Rust variant name (`SoldOut`, `Get`) and
+// takes no rename; these keep the label values operators' queries and dashboards already use.
+macro_rules! label_value {
+    ($($kind:ty),*) => {$(
+        impl EncodeLabelValue for $kind {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> fmt::Result {
+                fmt::Write::write_str(encoder, self.label())
+            }
+        }
+    )*};
+}
+label_value!(Method, Refusal, Limit);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct HttpLabels {
+    /// The matched route pattern (`/api/v1/centres/{code}/availability`), never the raw path,
+    /// or `unmatched`.
+    route: String,
+    method: Method,
+    /// At most three digits (hyper refuses others), so bounded too.
+    status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StoreLabels {
+    backend: &'static str,
+    op: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: Refusal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LimitLabels {
+    limit: Limit,
+}
+
 /// Every series the service exports. One per application, shared by `Arc`.
-#[derive(Debug, Default)]
+///
+/// The fields are handles onto the series in `registry` (a clone of a counter or a family shares
+/// its value), kept so that recording is an atomic add rather than a lookup by name.
+#[derive(Debug)]
 pub struct Metrics {
-    /// Keyed by (matched route, method, status).
-    http: Family<(String, String, u16)>,
-    /// Keyed by (backend, operation).
-    store_calls: Family<(&'static str, &'static str)>,
-    bookings_confirmed: AtomicU64,
-    /// Indexed like `Refusal::ALL`.
-    bookings_refused: [AtomicU64; Refusal::ALL.len()],
+    /// What `/metrics` encodes: every series below, registered once at start.
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Family<HttpLabels, Histogram>,
+    store_calls: Family<StoreLabels, Histogram>,
+    bookings_confirmed: Counter,
+    /// Indexed like `Refusal::ALL`; every reason exists from the start, so it reads 0 rather
+    /// than being absent before its first refusal.
+    bookings_refused: [Counter; Refusal::ALL.len()],
     /// Refusals answered from the snapshot without a store round trip (a subset of sold_out).
-    sold_out_fast_path: AtomicU64,
-    snapshot_hits: AtomicU64,
-    snapshot_refreshes: AtomicU64,
-    snapshot_refresh_failures: AtomicU64,
-    snapshot_stale_served: AtomicU64,
-    shed: AtomicU64,
-    rate_limited_ip: AtomicU64,
-    rate_limited_identity: AtomicU64,
-    headers_too_large: AtomicU64,
+    sold_out_fast_path: Counter,
+    snapshot_hits: Counter,
+    snapshot_refreshes: Counter,
+    snapshot_refresh_failures: Counter,
+    snapshot_stale_served: Counter,
+    shed: Counter,
+    rate_limited_ip: Counter,
+    rate_limited_identity: Counter,
+    headers_too_large: Counter,
     /// Outbox events the relay delivered downstream (Kafka, or the log).
-    events_delivered: AtomicU64,
+    events_delivered: Counter,
 }
 
 /// Values read at scrape time rather than counted: they describe the present.
@@ -181,8 +212,118 @@ pub struct Gauges {
     pub in_flight_limit: u64,
 }
 
-fn inc(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+/// Registers a counter under `name`; the encoder appends `_total` to its samples.
+fn counter(registry: &mut Registry, name: &str, help: &str) -> Counter {
+    let counter = Counter::default();
+    registry.register(name, help, counter.clone());
+    counter
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        // Help texts without a final full stop: the crate adds one. Names carry their unit
+        // (`_seconds`) themselves, with no `# UNIT` line, as before: the strict parser the tests
+        // use refuses UNIT on a histogram, and Prometheus needs none.
+        let mut registry = Registry::default();
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "jkjav_http_requests",
+            "HTTP requests answered, by matched route, method and status",
+            http_requests.clone(),
+        );
+        let http_duration = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "jkjav_http_request_duration_seconds",
+            "Time from receiving a request to its response head, by matched route, method and status",
+            http_duration.clone(),
+        );
+        let store_calls = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "jkjav_store_call_duration_seconds",
+            "Latency of each call to the store (Redis in production), timeouts included",
+            store_calls.clone(),
+        );
+        let bookings_confirmed = counter(
+            &mut registry,
+            "jkjav_bookings_confirmed",
+            "Bookings stored and confirmed",
+        );
+        let refused = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "jkjav_bookings_refused",
+            "Booking requests refused, by reason (nothing was stored)",
+            refused.clone(),
+        );
+        let bookings_refused =
+            Refusal::ALL.map(|reason| refused.get_or_create_owned(&RefusalLabels { reason }));
+        let sold_out_fast_path = counter(
+            &mut registry,
+            "jkjav_sold_out_fast_path",
+            "Sold-out refusals answered from the availability snapshot, without a store round trip",
+        );
+        let snapshot_hits = counter(
+            &mut registry,
+            "jkjav_availability_snapshot_hits",
+            "Availability reads served from the in-process snapshot without reading the store",
+        );
+        let snapshot_refreshes = counter(
+            &mut registry,
+            "jkjav_availability_snapshot_refreshes",
+            "Store reads that refreshed the availability snapshot",
+        );
+        let snapshot_refresh_failures = counter(
+            &mut registry,
+            "jkjav_availability_snapshot_refresh_failures",
+            "Snapshot refreshes that failed (store slow or down)",
+        );
+        let snapshot_stale_served = counter(
+            &mut registry,
+            "jkjav_availability_stale_served",
+            "Availability answers served from a stale snapshot because the store could not be read",
+        );
+        let shed = counter(
+            &mut registry,
+            "jkjav_shed_requests",
+            "Requests answered 503 at once because the in-flight bound was reached",
+        );
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "jkjav_rate_limited_requests",
+            "Requests answered 429, by the limit that refused them",
+            rate_limited.clone(),
+        );
+        let limited = |limit| rate_limited.get_or_create_owned(&LimitLabels { limit });
+        let (rate_limited_ip, rate_limited_identity) =
+            (limited(Limit::ClientIp), limited(Limit::Identity));
+        let headers_too_large = counter(
+            &mut registry,
+            "jkjav_headers_too_large",
+            "Requests refused with 431 because their headers exceeded the limit",
+        );
+        let events_delivered = counter(
+            &mut registry,
+            "jkjav_outbox_events_delivered",
+            "Booking events the outbox relay delivered downstream and removed from the outbox",
+        );
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            store_calls,
+            bookings_confirmed,
+            bookings_refused,
+            sold_out_fast_path,
+            snapshot_hits,
+            snapshot_refreshes,
+            snapshot_refresh_failures,
+            snapshot_stale_served,
+            shed,
+            rate_limited_ip,
+            rate_limited_identity,
+            headers_too_large,
+            events_delivered,
+        }
+    }
 }
 
 impl Metrics {
@@ -190,277 +331,116 @@ impl Metrics {
         Arc::new(Self::default())
     }
 
-    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        self.http
-            .observe((route.to_owned(), method.to_owned(), status), elapsed);
+    pub fn http_request(&self, route: &str, method: Method, status: u16, elapsed: Duration) {
+        let labels = HttpLabels {
+            route: route.to_owned(),
+            method,
+            status,
+        };
+        self.http_requests.get_or_create(&labels).inc();
+        self.http_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn store_call(&self, backend: &'static str, op: &'static str, elapsed: Duration) {
-        self.store_calls.observe((backend, op), elapsed);
+        self.store_calls
+            .get_or_create(&StoreLabels { backend, op })
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn booking_confirmed(&self) {
-        inc(&self.bookings_confirmed);
+        self.bookings_confirmed.inc();
     }
 
     pub fn booking_refused(&self, reason: Refusal) {
-        if let Some(i) = Refusal::ALL.iter().position(|r| *r == reason) {
-            inc(&self.bookings_refused[i]);
+        if let Some(counter) = self.bookings_refused.get(reason as usize) {
+            counter.inc();
         }
     }
 
     pub fn sold_out_fast_path(&self) {
-        inc(&self.sold_out_fast_path);
+        self.sold_out_fast_path.inc();
     }
 
     pub fn snapshot_hit(&self) {
-        inc(&self.snapshot_hits);
+        self.snapshot_hits.inc();
     }
 
     pub fn snapshot_refreshed(&self, ok: bool) {
-        inc(if ok {
-            &self.snapshot_refreshes
+        if ok {
+            self.snapshot_refreshes.inc();
         } else {
-            &self.snapshot_refresh_failures
-        });
+            self.snapshot_refresh_failures.inc();
+        }
     }
 
     pub fn snapshot_stale_served(&self) {
-        inc(&self.snapshot_stale_served);
+        self.snapshot_stale_served.inc();
     }
 
     pub fn shed(&self) {
-        inc(&self.shed);
+        self.shed.inc();
     }
 
     pub fn rate_limited(&self, limit: Limit) {
-        inc(match limit {
-            Limit::ClientIp => &self.rate_limited_ip,
-            Limit::Identity => &self.rate_limited_identity,
-        });
+        match limit {
+            Limit::ClientIp => self.rate_limited_ip.inc(),
+            Limit::Identity => self.rate_limited_identity.inc(),
+        };
     }
 
     pub fn header_too_large(&self) {
-        inc(&self.headers_too_large);
+        self.headers_too_large.inc();
     }
 
     pub fn events_delivered(&self, count: u64) {
-        self.events_delivered.fetch_add(count, Ordering::Relaxed);
+        self.events_delivered.inc_by(count);
     }
 
-    /// The Prometheus text exposition of every series.
-    pub fn render(&self, gauges: Gauges) -> String {
-        let mut out = String::with_capacity(16 * 1024);
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-
-        let http = self.http.snapshot();
-        header(
-            &mut out,
-            "jkjav_http_requests_total",
-            "counter",
-            "HTTP requests answered, by matched route, method and status.",
-        );
-        for ((route, method, status), h) in &http {
-            let _ = writeln!(
-                out,
-                "jkjav_http_requests_total{{{}}} {}",
-                http_labels(route, method, *status),
-                h.count()
-            );
-        }
-        header(
-            &mut out,
-            "jkjav_http_request_duration_seconds",
-            "histogram",
-            "Time from receiving a request to its response head, by matched route, method and status.",
-        );
-        for ((route, method, status), h) in &http {
-            h.render(
-                &mut out,
-                "jkjav_http_request_duration_seconds",
-                &http_labels(route, method, *status),
-            );
-        }
-
-        header(
-            &mut out,
-            "jkjav_store_call_duration_seconds",
-            "histogram",
-            "Latency of each call to the store (Redis in production), timeouts included.",
-        );
-        for ((backend, op), h) in self.store_calls.snapshot() {
-            h.render(
-                &mut out,
-                "jkjav_store_call_duration_seconds",
-                &format!("backend=\"{backend}\",op=\"{op}\""),
-            );
-        }
-
-        header(
-            &mut out,
-            "jkjav_bookings_confirmed_total",
-            "counter",
-            "Bookings stored and confirmed.",
-        );
-        let _ = writeln!(
-            out,
-            "jkjav_bookings_confirmed_total {}",
-            load(&self.bookings_confirmed)
-        );
-        header(
-            &mut out,
-            "jkjav_bookings_refused_total",
-            "counter",
-            "Booking requests refused, by reason (nothing was stored).",
-        );
-        for (reason, counter) in Refusal::ALL.iter().zip(&self.bookings_refused) {
-            let _ = writeln!(
-                out,
-                "jkjav_bookings_refused_total{{reason=\"{}\"}} {}",
-                reason.label(),
-                load(counter)
-            );
-        }
-        counter(
-            &mut out,
-            "jkjav_sold_out_fast_path_total",
-            "Sold-out refusals answered from the availability snapshot, without a store round trip.",
-            load(&self.sold_out_fast_path),
-        );
-        counter(
-            &mut out,
-            "jkjav_availability_snapshot_hits_total",
-            "Availability reads served from the in-process snapshot without reading the store.",
-            load(&self.snapshot_hits),
-        );
-        counter(
-            &mut out,
-            "jkjav_availability_snapshot_refreshes_total",
-            "Store reads that refreshed the availability snapshot.",
-            load(&self.snapshot_refreshes),
-        );
-        counter(
-            &mut out,
-            "jkjav_availability_snapshot_refresh_failures_total",
-            "Snapshot refreshes that failed (store slow or down).",
-            load(&self.snapshot_refresh_failures),
-        );
-        counter(
-            &mut out,
-            "jkjav_availability_stale_served_total",
-            "Availability answers served from a stale snapshot because the store could not be read.",
-            load(&self.snapshot_stale_served),
-        );
-        header(
-            &mut out,
-            "jkjav_availability_snapshot_age_seconds",
-            "gauge",
-            "Age of the current availability snapshot (absent before the first read).",
-        );
+    /// The OpenMetrics text of every series, with `gauges` as read for this scrape ([`CONTENT_TYPE`]).
+    ///
+    /// The gauges go in a registry of this scrape's own, so concurrent scrapes never see each
+    /// other's values, and a value that could not be read is absent rather than stale.
+    pub fn render(&self, gauges: Gauges) -> Result<String, fmt::Error> {
+        let mut now = Registry::default();
         if let Some(age) = gauges.snapshot_age {
-            let _ = writeln!(
-                out,
-                "jkjav_availability_snapshot_age_seconds {}",
-                age.as_secs_f64()
+            now.register(
+                "jkjav_availability_snapshot_age_seconds",
+                "Age of the current availability snapshot (absent before the first read)",
+                ConstGauge::new(age.as_secs_f64()),
             );
         }
-        counter(
-            &mut out,
-            "jkjav_shed_requests_total",
-            "Requests answered 503 at once because the in-flight bound was reached.",
-            load(&self.shed),
-        );
-        header(
-            &mut out,
-            "jkjav_rate_limited_requests_total",
-            "counter",
-            "Requests answered 429, by the limit that refused them.",
-        );
-        let _ = writeln!(
-            out,
-            "jkjav_rate_limited_requests_total{{limit=\"client_ip\"}} {}",
-            load(&self.rate_limited_ip)
-        );
-        let _ = writeln!(
-            out,
-            "jkjav_rate_limited_requests_total{{limit=\"identity\"}} {}",
-            load(&self.rate_limited_identity)
-        );
-        counter(
-            &mut out,
-            "jkjav_headers_too_large_total",
-            "Requests refused with 431 because their headers exceeded the limit.",
-            load(&self.headers_too_large),
-        );
-        gauge(
-            &mut out,
+        now.register(
             "jkjav_in_flight_requests",
-            "Requests being served now.",
-            gauges.in_flight as f64,
+            "Requests being served now",
+            ConstGauge::new(gauges.in_flight),
         );
-        gauge(
-            &mut out,
+        now.register(
             "jkjav_in_flight_limit",
-            "The in-flight bound past which requests are shed.",
-            gauges.in_flight_limit as f64,
-        );
-        counter(
-            &mut out,
-            "jkjav_outbox_events_delivered_total",
-            "Booking events the outbox relay delivered downstream and removed from the outbox.",
-            load(&self.events_delivered),
-        );
-        header(
-            &mut out,
-            "jkjav_outbox_backlog",
-            "gauge",
-            "Booking events written and not yet delivered downstream (absent if the store did not answer).",
+            "The in-flight bound past which requests are shed",
+            ConstGauge::new(gauges.in_flight_limit),
         );
         if let Some(backlog) = gauges.outbox_backlog {
-            let _ = writeln!(out, "jkjav_outbox_backlog {backlog}");
+            now.register(
+                "jkjav_outbox_backlog",
+                "Booking events written and not yet delivered downstream (absent if the store did not answer)",
+                ConstGauge::new(backlog),
+            );
         }
-        header(
-            &mut out,
-            "jkjav_outbox_oldest_age_seconds",
-            "gauge",
-            "Age of the oldest undelivered booking event (absent when there is none).",
-        );
         if let Some(age) = gauges.outbox_oldest_age {
-            let _ = writeln!(out, "jkjav_outbox_oldest_age_seconds {}", age.as_secs_f64());
+            now.register(
+                "jkjav_outbox_oldest_age_seconds",
+                "Age of the oldest undelivered booking event (absent when there is none)",
+                ConstGauge::new(age.as_secs_f64()),
+            );
         }
-        out
+        let mut text = String::with_capacity(16 * 1024);
+        encode_registry(&mut text, &self.registry)?;
+        encode_registry(&mut text, &now)?;
+        encode_eof(&mut text)?;
+        Ok(text)
     }
-}
-
-fn http_labels(route: &str, method: &str, status: u16) -> String {
-    format!(
-        "route=\"{}\",method=\"{}\",status=\"{status}\"",
-        escape(route),
-        escape(method)
-    )
-}
-
-/// Label values are route patterns and methods, but escape anyway: the format demands it.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn counter(out: &mut String, name: &str, help: &str, value: u64) {
-    header(out, name, "counter", help);
-    let _ = writeln!(out, "{name} {value}");
-}
-
-fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
-    header(out, name, "gauge", help);
-    let _ = writeln!(out, "{name} {value}");
 }
 
 #[cfg(test)]
@@ -468,21 +448,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_histogram_renders_cumulative_buckets_count_and_sum() {
+    fn a_request_is_counted_and_timed_in_the_bucket_its_latency_falls_in() {
         let metrics = Metrics::default();
-        metrics.http_request("/x", "GET", 200, Duration::from_micros(200));
-        metrics.http_request("/x", "GET", 200, Duration::from_millis(30));
-        let text = metrics.render(Gauges::default());
-        assert!(text.contains(
-            "jkjav_http_request_duration_seconds_bucket{route=\"/x\",method=\"GET\",status=\"200\",le=\"0.00025\"} 1"
-        ));
-        assert!(text.contains(
-            "jkjav_http_request_duration_seconds_bucket{route=\"/x\",method=\"GET\",status=\"200\",le=\"+Inf\"} 2"
-        ));
-        assert!(
-            text.contains(
-                "jkjav_http_requests_total{route=\"/x\",method=\"GET\",status=\"200\"} 2"
-            )
-        );
+        metrics.http_request("/x", Method::Get, 200, Duration::from_micros(200));
+        metrics.http_request("/x", Method::Get, 200, Duration::from_millis(30));
+        let text = metrics.render(Gauges::default()).unwrap();
+        let series = "route=\"/x\",method=\"GET\",status=\"200\"";
+        for line in [
+            format!("jkjav_http_request_duration_seconds_bucket{{le=\"0.0001\",{series}}} 0"),
+            format!("jkjav_http_request_duration_seconds_bucket{{le=\"0.00025\",{series}}} 1"),
+            format!("jkjav_http_request_duration_seconds_bucket{{le=\"0.05\",{series}}} 2"),
+            format!("jkjav_http_request_duration_seconds_bucket{{le=\"+Inf\",{series}}} 2"),
+            format!("jkjav_http_request_duration_seconds_count{{{series}}} 2"),
+            format!("jkjav_http_requests_total{{{series}}} 2"),
+        ] {
+            assert!(
+                text.contains(&format!("\n{line}\n")),
+                "no {line:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_refusal_reason_counts_under_its_own_label() {
+        let metrics = Metrics::default();
+        for (times, reason) in Refusal::ALL.into_iter().enumerate() {
+            for _ in 0..times {
+                metrics.booking_refused(reason);
+            }
+        }
+        let text = metrics.render(Gauges::default()).unwrap();
+        for (times, reason) in Refusal::ALL.into_iter().enumerate() {
+            let line = format!(
+                "jkjav_bookings_refused_total{{reason=\"{}\"}} {times}",
+                reason.label()
+            );
+            assert!(text.contains(&line), "no {line:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn methods_outside_the_known_set_are_other() {
+        assert_eq!(Method::from("GET"), Method::Get);
+        assert_eq!(Method::from("OPTIONS"), Method::Options);
+        for invented in ["FOO", "get", "BAR1", "CONNECT", ""] {
+            assert_eq!(Method::from(invented), Method::Other, "{invented:?}");
+        }
     }
 }

@@ -8,8 +8,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
+use super::refusal::ErrorCause;
 use super::state::AppState;
-use crate::metrics::Gauges;
+use crate::metrics::{self, Gauges};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,24 +57,34 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Prometheus text exposition of the service's metrics.
+/// The service's metrics as OpenMetrics text, which Prometheus scrapes.
 async fn metrics_text(State(state): State<AppState>) -> Response {
     let service = &state.service;
     let outbox = service.store().outbox_stats().await.ok();
     let shedder = &state.limits.shedder;
-    let text = service.metrics().render(Gauges {
+    let rendered = service.metrics().render(Gauges {
         snapshot_age: service.snapshot_age(),
         outbox_backlog: outbox.map(|o| o.backlog),
         outbox_oldest_age: outbox.and_then(|o| o.oldest_age),
         in_flight: shedder.in_flight() as u64,
         in_flight_limit: shedder.limit() as u64,
     });
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        text,
-    )
-        .into_response()
+    match rendered {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(metrics::CONTENT_TYPE),
+            )],
+            text,
+        )
+            .into_response(),
+        // Writing to a String does not fail; should the encoder ever, the failure log says so.
+        Err(error) => {
+            let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            response
+                .extensions_mut()
+                .insert(ErrorCause(format!("metrics could not be encoded: {error}")));
+            response
+        }
+    }
 }

@@ -10,6 +10,7 @@ use axum::response::Response;
 
 use super::refusal::{ErrorCause, Refusal, RequestHead};
 use super::state::AppState;
+use crate::metrics;
 
 /// Past the request timeout the client gets 503, never a hang: a friendly page for a browser,
 /// a problem document for an API client.
@@ -65,22 +66,21 @@ pub async fn log_failures(request: Request, next: Next) -> Response {
     response
 }
 
-/// Counts and times every request by its route pattern (never the raw path: unbounded labels).
+/// Counts and times every request by its route pattern and method, never the raw path or an
+/// invented method: either would let clients create series without bound.
 pub async fn record_request(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let method = request.method().clone();
+    // A clone of the matched path shares its pattern rather than copying it.
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = metrics::Method::from(request.method().as_str());
     let response = next.run(request).await;
     state.service.metrics().http_request(
-        route.as_deref().unwrap_or("unmatched"),
-        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        method,
         response.status().as_u16(),
         started.elapsed(),
     );

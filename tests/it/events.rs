@@ -20,7 +20,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{RedisServer, TestApp, booking_body, catalogue, mykad};
-use crate::scrape::{parse_prometheus, sample};
+use crate::scrape::{parse_openmetrics, sample};
 
 const TOPIC: &str = "booking-slot";
 
@@ -428,7 +428,7 @@ async fn without_kafka_events_go_to_the_log_and_the_outbox_stays_empty() {
     // Empty because the ten events went through the relay, not because none was written.
     let metrics = app.get("/metrics").await.text().await.unwrap();
     let delivered = sample(
-        &parse_prometheus(&metrics),
+        &parse_openmetrics(&metrics),
         "jkjav_outbox_events_delivered_total",
         &[],
     );

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::harness::{TestApp, booking_body, catalogue};
 use crate::probe::{ProbeStore, seed_body, until};
-use crate::scrape::{parse_prometheus, sample};
+use crate::scrape::{parse_openmetrics, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_in_flight_bound_requests_get_503_at_once_and_the_accepted_ones_complete() {
@@ -75,7 +75,7 @@ async fn past_the_in_flight_bound_requests_get_503_at_once_and_the_accepted_ones
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         sample(
-            &parse_prometheus(&metrics),
+            &parse_openmetrics(&metrics),
             "jkjav_shed_requests_total",
             &[]
         ) >= 6.0
@@ -220,7 +220,7 @@ async fn booking_attempts_past_the_per_identity_limit_get_429_with_retry_after()
         StatusCode::CREATED
     );
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    let samples = parse_prometheus(&metrics);
+    let samples = parse_openmetrics(&metrics);
     assert!(
         sample(
             &samples,

@@ -1,12 +1,14 @@
-//! `/metrics`: the flash-crowd series, as valid Prometheus text.
+//! `/metrics`: the flash-crowd series, as valid OpenMetrics text, with labels from closed sets.
 
-use reqwest::StatusCode;
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
 
 use crate::harness::{RedisServer, TestApp, booking_body, catalogue};
-use crate::scrape::{parse_prometheus, sample};
+use crate::scrape::{parse_openmetrics, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_expose_the_flash_crowd_series_as_valid_prometheus_text() {
+async fn metrics_expose_the_flash_crowd_series_as_valid_openmetrics_text() {
     let redis = RedisServer::start();
     let app = TestApp::spawn(catalogue(1), Some(redis.url())).await;
     let path = "/api/v1/centres/TEST/availability";
@@ -27,14 +29,13 @@ async fn metrics_expose_the_flash_crowd_series_as_valid_prometheus_text() {
 
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4")
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        "the OpenMetrics text Prometheus asks for"
     );
     let text = response.text().await.unwrap();
-    let samples = parse_prometheus(&text);
+    let samples = parse_openmetrics(&text);
 
     let requests = |route: &str, status: &str| {
         sample(
@@ -88,4 +89,52 @@ async fn metrics_expose_the_flash_crowd_series_as_valid_prometheus_text() {
         ) >= 2.0
     );
     assert!(sample(&samples, "jkjav_outbox_backlog", &[]) >= 0.0);
+}
+
+#[tokio::test]
+async fn invented_http_methods_all_count_as_other_instead_of_each_growing_a_series() {
+    let app = TestApp::spawn(catalogue(1), None).await;
+    for n in 0..50 {
+        for path in ["/api/v1/states", "/no/such/page"] {
+            let method = Method::from_bytes(format!("INVENTED{n}").as_bytes()).unwrap();
+            let response = app.client.request(method, app.url(path)).send().await;
+            assert!(response.unwrap().status().is_client_error());
+        }
+    }
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let samples = parse_openmetrics(&metrics);
+
+    let requests: Vec<_> = samples
+        .iter()
+        .filter(|(name, _, _)| name == "jkjav_http_requests_total")
+        .collect();
+    let methods: BTreeSet<&str> = requests
+        .iter()
+        .map(|(_, labels, _)| labels["method"].as_str())
+        .collect();
+    let known = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other",
+    ];
+    assert!(
+        methods.iter().all(|method| known.contains(method)),
+        "a method label outside the closed set: {methods:?}"
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "jkjav_http_requests_total",
+            &[("method", "other")]
+        ),
+        100.0,
+        "every invented request is still counted"
+    );
+    let other_series = requests
+        .iter()
+        .filter(|(_, labels, _)| labels["method"] == "other")
+        .count();
+    assert!(
+        other_series <= 2,
+        "one series per route and status, not per method: {other_series}"
+    );
 }

@@ -1,138 +1,75 @@
-//! Reading `/metrics` in tests.
+//! Reading `/metrics` in tests: a strict OpenMetrics parser (`openmetrics-parser`) checks the
+//! text against the format, then its families are flattened back into the samples a query
+//! names (`…_total`, `…_bucket`, `…_count`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-/// One parsed sample: metric name, labels, value.
+use openmetrics_parser::OpenMetricsValue;
+
+/// One sample as Prometheus stores it: series name, labels, value.
 type Sample = (String, BTreeMap<String, String>, f64);
 
-/// A strict reader of the Prometheus text format: every line is a comment, `# HELP`/`# TYPE`,
-/// or `name{label="value",...} number`; every sample belongs to a declared family; histogram
-/// buckets are cumulative and end in `+Inf` equal to `_count`.
-pub fn parse_prometheus(text: &str) -> Vec<Sample> {
-    let mut types: HashMap<String, String> = HashMap::new();
+/// Parses OpenMetrics text, failing the test on anything the format forbids: a sample outside
+/// a declared family, a counter without `_total`, histogram buckets that are not cumulative or
+/// lack `+Inf`, a missing `# EOF`. Also checks what the parser leaves out: bucket bounds in
+/// increasing order, and a `+Inf` bucket equal to `_count`.
+///
+/// The parser is stricter than the format in two places: it refuses `# UNIT` on a histogram,
+/// and a family with no samples followed by another. The service writes neither (no UNIT
+/// lines; `prometheus-client` leaves out families with no series yet).
+pub fn parse_openmetrics(text: &str) -> Vec<Sample> {
+    let exposition = openmetrics_parser::openmetrics::parse_openmetrics(text)
+        .unwrap_or_else(|error| panic!("not valid OpenMetrics ({error}):\n{text}"));
     let mut samples = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').expect("TYPE line");
-            assert!(
-                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
-                "bad type in {line:?}"
-            );
-            assert!(
-                types.insert(name.to_owned(), kind.to_owned()).is_none(),
-                "TYPE twice: {name}"
-            );
-            continue;
-        }
-        if line.starts_with('#') {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').expect("sample line");
-        let value: f64 = match value {
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            other => other
-                .parse()
-                .unwrap_or_else(|_| panic!("bad value in {line:?}")),
-        };
-        let (name, labels) = match series.split_once('{') {
-            Some((name, rest)) => (
-                name,
-                parse_labels(rest.strip_suffix('}').expect("closing brace")),
-            ),
-            None => (series, BTreeMap::new()),
-        };
-        assert!(
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-                && !name.starts_with(|c: char| c.is_ascii_digit()),
-            "bad metric name in {line:?}"
-        );
-        let family = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|suffix| {
-                name.strip_suffix(suffix)
-                    .filter(|base| types.get(*base).is_some_and(|t| t == "histogram"))
-            })
-            .unwrap_or(name);
-        assert!(
-            types.contains_key(family),
-            "sample without a TYPE: {line:?}"
-        );
-        samples.push((name.to_owned(), labels, value));
-    }
-    check_histograms(&samples);
-    samples
-}
-
-fn parse_labels(raw: &str) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    let mut rest = raw;
-    while !rest.is_empty() {
-        let (name, after) = rest.split_once("=\"").expect("label name");
-        let mut value = String::new();
-        let mut chars = after.char_indices();
-        let end = loop {
-            match chars.next().expect("unterminated label value") {
-                (_, '\\') => match chars.next().expect("escape").1 {
-                    'n' => value.push('\n'),
-                    c => value.push(c),
-                },
-                (i, '"') => break i,
-                (_, c) => value.push(c),
-            }
-        };
-        labels.insert(name.to_owned(), value);
-        rest = after[end + 1..].trim_start_matches(',');
-    }
-    labels
-}
-
-fn check_histograms(samples: &[Sample]) {
-    // (family, labels other than `le`) → [(le, cumulative count)]
-    type Series = (String, Vec<(String, String)>);
-    let mut buckets: BTreeMap<Series, Vec<(f64, f64)>> = BTreeMap::new();
-    for (name, labels, value) in samples {
-        if let Some(base) = name.strip_suffix("_bucket") {
-            let le: f64 = match labels["le"].as_str() {
-                "+Inf" => f64::INFINITY,
-                other => other.parse().unwrap(),
-            };
-            let rest: Vec<_> = labels
+    for family in exposition.families.values() {
+        let name = &family.family_name;
+        for sample in family.iter_samples() {
+            let labels: BTreeMap<String, String> = sample
+                .get_labelset()
+                .expect("a parsed sample knows its label names")
                 .iter()
-                .filter(|(k, _)| *k != "le")
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            buckets
-                .entry((base.to_owned(), rest))
-                .or_default()
-                .push((le, *value));
+            match &sample.value {
+                OpenMetricsValue::Counter(counter) => {
+                    samples.push((format!("{name}_total"), labels, counter.value.as_f64()));
+                }
+                OpenMetricsValue::Gauge(value) => {
+                    samples.push((name.clone(), labels, value.as_f64()));
+                }
+                OpenMetricsValue::Histogram(histogram) => {
+                    let count = histogram.count.expect("a histogram has a _count");
+                    let bounds: Vec<f64> =
+                        histogram.buckets.iter().map(|b| b.upper_bound).collect();
+                    assert!(
+                        bounds.windows(2).all(|w| w[0] < w[1]),
+                        "{name}{labels:?}: bucket bounds not increasing: {bounds:?}"
+                    );
+                    let last = histogram.buckets.last().expect("a histogram has buckets");
+                    assert!(last.upper_bound.is_infinite(), "{name}: +Inf is not last");
+                    assert_eq!(
+                        last.count.as_f64(),
+                        count as f64,
+                        "{name}{labels:?}: +Inf bucket differs from _count"
+                    );
+                    for bucket in &histogram.buckets {
+                        let mut with_le = labels.clone();
+                        let le = match bucket.upper_bound {
+                            f64::INFINITY => "+Inf".to_owned(),
+                            bound => bound.to_string(),
+                        };
+                        with_le.insert("le".to_owned(), le);
+                        samples.push((format!("{name}_bucket"), with_le, bucket.count.as_f64()));
+                    }
+                    let sum = histogram.sum.expect("a histogram has a _sum");
+                    samples.push((format!("{name}_sum"), labels.clone(), sum.as_f64()));
+                    samples.push((format!("{name}_count"), labels, count as f64));
+                }
+                other => panic!("{name}: the service exports no {other:?}"),
+            }
         }
     }
-    for ((base, labels), series) in buckets {
-        assert!(
-            series
-                .windows(2)
-                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
-            "{base}: buckets not cumulative"
-        );
-        let (last_le, last) = *series.last().unwrap();
-        assert!(last_le.is_infinite(), "{base}: no +Inf bucket");
-        let count = samples
-            .iter()
-            .find(|(n, l, _)| {
-                *n == format!("{base}_count")
-                    && labels.iter().all(|(k, v)| l.get(k) == Some(v))
-                    && l.len() == labels.len()
-            })
-            .map(|s| s.2);
-        assert_eq!(count, Some(last), "{base}: +Inf bucket differs from _count");
-    }
+    samples
 }
 
 /// The value of the one sample named `name` whose labels include `labels`, summed when
@@ -150,4 +87,39 @@ pub fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
         .collect();
     assert!(!matching.is_empty(), "no sample {name} {labels:?}");
     matching.iter().sum()
+}
+
+#[test]
+fn text_that_breaks_the_format_is_refused() {
+    let valid = "# TYPE a counter\na_total 1\n\
+                 # TYPE h histogram\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n\
+                 # EOF\n";
+    assert_eq!(sample(&parse_openmetrics(valid), "h_count", &[]), 2.0);
+    for (broken, why) in [
+        (valid.replace("# EOF\n", ""), "no # EOF"),
+        (
+            valid.replace("a_total 1", "a 1"),
+            "a counter without _total",
+        ),
+        (
+            valid.replace("} 2\nh_sum", "} 0\nh_sum"),
+            "buckets not cumulative",
+        ),
+        (
+            valid.replace("h_count 2", "h_count 3"),
+            "+Inf differs from _count",
+        ),
+        (valid.replace("le=\"+Inf\"", "le=\"2.0\""), "no +Inf bucket"),
+        (
+            valid.replace("a_total 1", "b_total 1"),
+            "a sample outside its family",
+        ),
+        (
+            valid.replace("a_total 1", "a_total{x=\"1} 1"),
+            "an unterminated label value",
+        ),
+    ] {
+        let parsed = std::panic::catch_unwind(|| parse_openmetrics(&broken));
+        assert!(parsed.is_err(), "accepted text with {why}:\n{broken}");
+    }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::harness::{RedisServer, TestApp, booking_body, catalogue};
 use crate::probe::{ProbeStore, redis_store, request, service_on, test_slot, until};
-use crate::scrape::{parse_prometheus, sample};
+use crate::scrape::{parse_openmetrics, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_snapshot_is_never_older_than_its_bound_and_a_cancellation_shows_within_it() {
@@ -163,9 +163,9 @@ async fn the_sold_out_fast_path_never_refuses_a_slot_that_has_places_while_peopl
         reader.await.unwrap();
     }
 
-    let text = service.metrics().render(Default::default());
+    let text = service.metrics().render(Default::default()).unwrap();
     let fast = sample(
-        &parse_prometheus(&text),
+        &parse_openmetrics(&text),
         "jkjav_sold_out_fast_path_total",
         &[],
     );
