@@ -165,6 +165,26 @@ test("with htmx, back and forward and bookmarks show the right page", { timeout:
   });
 });
 
+test("with htmx, the language switcher still loads the whole page in the other language", { timeout: 120_000 }, async () => {
+  await withSetup(async (server, browser) => {
+    const { context, page, problems } = await newPage(browser);
+    await page.goto(`${server.base}/centres/IDCC`);
+    await page.waitForFunction(() => window.htmx !== undefined);
+    await page.evaluate(() => {
+      window.sameDocument = true;
+    });
+    // The switcher opts out of boosting (data-hx-boost="false"): a swap would keep the old
+    // document's <html lang>, which is what screen readers read the page in.
+    await page.locator("header a[hreflang=en]").click();
+    await page.locator("html[lang=en]").waitFor();
+    await heading(page, "IDCC Shah Alam");
+    assert.match(page.url(), /\/centres\/IDCC$/);
+    assert.equal(await page.evaluate(() => window.sameDocument), undefined, "a new document, not a swap");
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
+
 test("a slot that sells out while the form is open gets the sold-out page", { timeout: 120_000 }, async () => {
   await withSetup(async (server, browser) => {
     for (const js of [true, false]) {
