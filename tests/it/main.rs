@@ -5,6 +5,7 @@ mod api;
 mod conformance;
 mod events;
 mod harness;
+mod html;
 mod limits;
 mod metrics;
 mod probe;
