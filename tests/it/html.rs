@@ -72,19 +72,14 @@ async fn every_page_and_every_htmx_partial_in_both_languages_is_valid_html() {
 #[test]
 fn the_checker_refuses_an_invalid_page_and_accepts_a_valid_one() {
     let dir = tempfile::tempdir().unwrap();
-    let invalid = dir.path().join("invalid.html");
-    let valid = dir.path().join("valid.html");
-    let body = "<p>Hello</p>";
-    std::fs::write(
-        &invalid,
-        document("en", "Check", body).replace("<body>", "<body hx-boost=\"true\">"),
-    )
-    .unwrap();
-    std::fs::write(
-        &valid,
-        document("en", "Check", body).replace("<body>", "<body data-hx-boost=\"true\">"),
-    )
-    .unwrap();
+    let page = |name: &str, body_tag: &str| {
+        let path = dir.path().join(name);
+        let html = document("en", "Check", "<p>Hello</p>").replace("<body>", body_tag);
+        std::fs::write(&path, html).unwrap();
+        path
+    };
+    let invalid = page("invalid.html", "<body hx-boost=\"true\">");
+    let valid = page("valid.html", "<body data-hx-boost=\"true\">");
 
     let errors = nu_html_check(&[invalid, valid]);
 
