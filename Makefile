@@ -14,9 +14,10 @@ run-seed:
 
 TANSU ?= $(shell command -v tansu 2>/dev/null || echo $${CARGO_HOME:-$$HOME/.cargo}/bin/tansu)
 
-## Install what the tests need when it is missing: redis-server and chromium from Debian's
-## packages (never a downloaded browser), the browser tests' pinned npm packages, and the tansu
-## Kafka-compatible broker (cargo install, once: ~15 min on 2 cores, then reused).
+## Install what the tests need when it is missing: redis-server, chromium and a Java runtime
+## (for the Nu HTML Checker) from Debian's packages (never a downloaded browser or JRE), the
+## browser tests' pinned npm packages (vnu-jar among them), and the tansu Kafka-compatible broker
+## (cargo install, once: ~15 min on 2 cores, then reused).
 test-deps:
 	@command -v redis-server >/dev/null || { echo "installing redis-server"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
@@ -27,13 +28,18 @@ test-deps:
 	@test -x /usr/bin/chromium || { echo "installing chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x /usr/bin/chromium || { echo "/usr/bin/chromium is required (apt-get install chromium) and could not be installed" >&2; exit 1; }
+	@command -v java >/dev/null || { echo "installing a Java runtime for the Nu HTML Checker"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	@command -v java >/dev/null || { echo "java (17 or later) is required (apt-get install default-jre-headless) and could not be installed" >&2; exit 1; }
 	@command -v npm >/dev/null || { echo "installing nodejs and npm"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@# --ignore-scripts: vnu-jar's install script would download a JRE when none is on PATH; Java
+	@# comes from Debian above, and none of the packages needs a script to work.
 	@node tests/browser/deps-installed.mjs || \
-	  npm ci --prefix tests/browser --no-audit --no-fund
+	  npm ci --prefix tests/browser --no-audit --no-fund --ignore-scripts
 
-## Every test: unit, property and integration (real redis-server on free loopback ports), then
-## the browser tests.
+## Every test: unit, property and integration (real redis-server on free loopback ports; every
+## page and partial through the Nu HTML Checker), then the browser tests.
 test: test-deps
 	@echo "tansu: $(TANSU)"
 	cargo fmt --all -- --check

@@ -198,7 +198,9 @@ impl BookForm {
                 value: self.phone.clone(),
                 error: errors.get("phone"),
                 input_type: "tel",
-                autocomplete: "tel-national",
+                // `tel`, not `tel-national`: HTML allows only the whole number on a `type=tel`
+                // input. An autofilled `+60…` is fine: the phone parser takes every form.
+                autocomplete: "tel",
                 inputmode: "tel",
                 maxlength: 20,
                 required: true,

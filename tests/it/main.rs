@@ -5,6 +5,7 @@ mod api;
 mod conformance;
 mod events;
 mod harness;
+mod html;
 mod layers;
 mod limits;
 mod metrics;
