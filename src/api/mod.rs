@@ -6,6 +6,7 @@ pub mod conditional;
 pub mod docs;
 pub mod json;
 pub mod problem;
+pub mod schemas;
 pub mod seed;
 pub mod v1;
 
