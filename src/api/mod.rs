@@ -11,13 +11,17 @@ pub mod seed;
 pub mod v1;
 
 use axum::Router;
+use axum::body::Bytes;
 
 use crate::http::AppState;
 
-/// Every JSON route.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Every JSON route, and `/openapi.json` describing them, built from the same `routes!` calls.
+/// The document is encoded here, once; failing that, the application does not start.
+pub fn router() -> Result<Router<AppState>, serde_json::Error> {
+    let (routes, openapi) = docs::base()
         .merge(v1::router())
         .merge(seed::router())
-        .merge(docs::router())
+        .split_for_parts();
+    let document = Bytes::from(openapi.to_json()?);
+    Ok(routes.merge(docs::router(document)))
 }

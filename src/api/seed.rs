@@ -1,15 +1,16 @@
 //! The 2021 seed system's endpoints, unchanged for its clients: same paths, field names,
 //! `yyyymmdd` dates and status codes. Both go through `BookingService` like everything else.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::conditional;
 use super::json;
@@ -21,10 +22,11 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/stations/{name}", get(stations))
-        .route("/booking", post(booking))
+/// Both seed routes with their operations, as `v1::router` does it.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(stations))
+        .routes(routes!(booking))
 }
 
 /// One day at one centre, in the seed's shape.
@@ -111,7 +113,7 @@ fn failure(error: ApiError) -> Response {
 }
 
 /// A centre's days in date order with places left (the seed ignored the name; this does not).
-#[utoipa::path(get, path = "/stations/{name}", tag = "seed",
+#[utoipa::path(get, path = "/stations/{name}", tag = "seed", operation_id = "seedStationDays",
     params(("name" = String, Path, description = "Centre code, e.g. PWTC")),
     responses(
         (status = 200, body = [StationDay], headers(
@@ -159,7 +161,8 @@ pub async fn stations(
 }
 
 /// Books with the seed's payload. The window is the first one that day with places left.
-#[utoipa::path(post, path = "/booking", tag = "seed", request_body = SeedBooking,
+#[utoipa::path(post, path = "/booking", tag = "seed", operation_id = "seedBooking",
+    request_body = SeedBooking,
     responses(
         (status = 200, description = "Booked and stored", body = SeedBooked),
         (status = 400, description = "Invalid, sold out, already booked, unknown location or date", body = SeedFailure),

@@ -1,13 +1,14 @@
 //! `/api/v1`: the versioned JSON API. Handlers parse into domain types, call `BookingService`,
 //! and shape its answers; no business rule lives here.
 
+use axum::Json;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::conditional;
 use super::json::ApiJson;
@@ -20,17 +21,16 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/states", get(list_states))
-        .route("/api/v1/centres", get(list_centres))
-        .route(
-            "/api/v1/centres/{code}/availability",
-            get(centre_availability),
-        )
-        .route("/api/v1/bookings", post(create_booking))
-        .route("/api/v1/bookings/lookup", post(lookup_booking))
-        .route("/api/v1/bookings/cancel", post(cancel_booking))
+/// Every v1 route with its operation; `routes!` takes each path from the handler's
+/// `#[utoipa::path]`, so the router and the document cannot disagree.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_states))
+        .routes(routes!(list_centres))
+        .routes(routes!(centre_availability))
+        .routes(routes!(create_booking))
+        .routes(routes!(lookup_booking))
+        .routes(routes!(cancel_booking))
 }
 
 /// A state or federal territory, with how many centres it has in this campaign.
@@ -212,7 +212,7 @@ pub(crate) fn booking_view(state: &AppState, booking: &Booking) -> BookingView {
 }
 
 /// All 16 states and federal territories, each with its number of centres.
-#[utoipa::path(get, path = "/api/v1/states", tag = "v1",
+#[utoipa::path(get, path = "/api/v1/states", tag = "v1", operation_id = "listStates",
     responses((status = 200, body = [StateSummary])))]
 pub async fn list_states(AxumState(state): AxumState<AppState>) -> Json<Vec<StateSummary>> {
     let catalogue = state.service.catalogue();
@@ -229,7 +229,7 @@ pub async fn list_states(AxumState(state): AxumState<AppState>) -> Json<Vec<Stat
 }
 
 /// Centres, optionally only those in one state.
-#[utoipa::path(get, path = "/api/v1/centres", tag = "v1", params(CentresQuery),
+#[utoipa::path(get, path = "/api/v1/centres", tag = "v1", operation_id = "listCentres", params(CentresQuery),
     responses(
         (status = 200, body = [CentreSummary]),
         (status = 422, description = "Unknown state code", body = Problem, content_type = "application/problem+json"),
@@ -256,6 +256,7 @@ pub async fn list_centres(
 
 /// A centre's dates and time windows with remaining places (at most about a second old).
 #[utoipa::path(get, path = "/api/v1/centres/{code}/availability", tag = "v1",
+    operation_id = "getCentreAvailability",
     params(("code" = String, Path, description = "Centre code, e.g. PWTC")),
     responses(
         (status = 200, body = CentreAvailability, headers(
@@ -349,7 +350,8 @@ impl BookingKey {
 }
 
 /// Books a place. 201 only when the booking and its event are stored.
-#[utoipa::path(post, path = "/api/v1/bookings", tag = "v1", request_body = CreateBooking,
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "v1", operation_id = "createBooking",
+    request_body = CreateBooking,
     responses(
         (status = 201, description = "Booked", body = BookingView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -372,7 +374,8 @@ pub async fn create_booking(
 }
 
 /// Shows a booking to someone who has both its reference and its identity number.
-#[utoipa::path(post, path = "/api/v1/bookings/lookup", tag = "v1", request_body = BookingKey,
+#[utoipa::path(post, path = "/api/v1/bookings/lookup", tag = "v1", operation_id = "lookupBooking",
+    request_body = BookingKey,
     responses(
         (status = 200, body = BookingView),
         (status = 404, description = "No booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
@@ -389,7 +392,8 @@ pub async fn lookup_booking(
 }
 
 /// Cancels a booking and frees its place; the person may book again.
-#[utoipa::path(post, path = "/api/v1/bookings/cancel", tag = "v1", request_body = BookingKey,
+#[utoipa::path(post, path = "/api/v1/bookings/cancel", tag = "v1", operation_id = "cancelBooking",
+    request_body = BookingKey,
     responses(
         (status = 200, description = "Cancelled", body = BookingView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
