@@ -3,7 +3,9 @@
 //!
 //! The document is not kept by hand: [`super::router`] adds each route with `routes!`, which adds
 //! its operation from the handler's `#[utoipa::path]` in the same step, so a route cannot be
-//! served undocumented.
+//! served undocumented. What every route can answer before its handler runs — the shared
+//! layers' refusals — is added here, to every operation, as `app::router` wraps those layers
+//! around every route.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,7 +13,13 @@ use axum::http::{HeaderValue, header};
 use axum::response::Html;
 use axum::routing::get;
 use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, Type};
 use utoipa_axum::router::OpenApiRouter;
+
+/// Problem documents: what the shared layers answer API clients (`ProblemRefusals`).
+const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -31,6 +39,78 @@ struct ApiDoc;
 /// Kafka event schema); routes join it with `routes!`.
 pub fn base<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+}
+
+/// Adds to every operation what the layers in front of every route answer: 431 for an
+/// oversized head (`limit_headers`), 503 when the in-flight bound sheds the request
+/// (`shed_load`) or it runs out of time (`bound_request_time`), and `Retry-After` on every 503
+/// (`retry_after_on_503`). An operation's own 503 keeps its description and content and gains
+/// the layers'.
+pub fn document_shared_layers(openapi: &mut utoipa::openapi::OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        for operation in operations(item) {
+            let responses = &mut operation.responses.responses;
+            responses.insert("431".into(), RefOr::T(headers_too_large()));
+            let unavailable = match responses.remove("503") {
+                Some(RefOr::T(own)) => with_layer_unavailable(own),
+                _ => with_layer_unavailable(ResponseBuilder::new().build()),
+            };
+            responses.insert("503".into(), RefOr::T(unavailable));
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+fn problem() -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build()
+}
+
+fn headers_too_large() -> Response {
+    ResponseBuilder::new()
+        .description("`/problems/headers-too-large`: the request line and headers are larger than the server takes (`JKJAV_MAX_HEADER_BYTES`).")
+        .content(PROBLEM_JSON, problem())
+        .build()
+}
+
+fn with_layer_unavailable(mut response: Response) -> Response {
+    const LAYERS: &str = "the service is shedding load (`/problems/overloaded`) or the request ran out of time (`/problems/service-unavailable`). Retry after `Retry-After` seconds.";
+    response.description = if response.description.is_empty() {
+        format!("When {LAYERS}")
+    } else {
+        format!("{} Also when {LAYERS}", response.description)
+    };
+    response
+        .content
+        .entry(PROBLEM_JSON.to_owned())
+        .or_insert_with(problem);
+    response.headers.insert(
+        "Retry-After".to_owned(),
+        HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .description(Some("Seconds to wait before trying again."))
+            .build(),
+    );
+    response
 }
 
 /// `/openapi.json` (the document, encoded once at start-up) and `/docs`. Outside the document

@@ -18,10 +18,11 @@ use crate::http::AppState;
 /// Every JSON route, and `/openapi.json` describing them, built from the same `routes!` calls.
 /// The document is encoded here, once; failing that, the application does not start.
 pub fn router() -> Result<Router<AppState>, serde_json::Error> {
-    let (routes, openapi) = docs::base()
+    let (routes, mut openapi) = docs::base()
         .merge(v1::router())
         .merge(seed::router())
         .split_for_parts();
+    docs::document_shared_layers(&mut openapi);
     let document = Bytes::from(openapi.to_json()?);
     Ok(routes.merge(docs::router(document)))
 }

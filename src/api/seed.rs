@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::conditional;
 use super::json;
-use super::problem::{ApiError, set_retry_after, with_cause};
+use super::problem::{ApiError, Problem, set_retry_after, with_cause};
 use crate::booking::BookingRequest;
 use crate::domain::{
     CentreCode, FieldErrors, Person, PersonField, PersonInput, parse_compact_date,
@@ -116,14 +116,19 @@ fn failure(error: ApiError) -> Response {
 #[utoipa::path(get, path = "/stations/{name}", tag = "seed", operation_id = "seedStationDays",
     params(("name" = String, Path, description = "Centre code, e.g. PWTC")),
     responses(
-        (status = 200, body = [StationDay], headers(
+        (status = 200, description = "One entry per day, in date order", body = [StationDay], headers(
             ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
             ("ETag" = String, description = "Send it back in `If-None-Match` to get 304 while the counts are unchanged"),
             ("X-Availability-Stale" = String, description = "`true` when the store could not be read and older counts are shown"),
         )),
-        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`"),
-        (status = 404, body = SeedFailure),
-        (status = 503, body = SeedFailure),
+        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`", headers(
+            ("ETag" = String, description = "The same tag"),
+            ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
+        )),
+        (status = 400, description = "The name is not UTF-8 once percent-decoded (the router's own plain-text answer)", body = String, content_type = "text/plain"),
+        (status = 404, description = "No centre has this code", body = SeedFailure),
+        (status = 500, description = "`/problems/internal-error`: the answer could not be encoded (a bug)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot be read and there is no earlier snapshot.", body = SeedFailure),
     ))]
 pub async fn stations(
     AxumState(state): AxumState<AppState>,
@@ -162,12 +167,14 @@ pub async fn stations(
 
 /// Books with the seed's payload. The window is the first one that day with places left.
 #[utoipa::path(post, path = "/booking", tag = "seed", operation_id = "seedBooking",
-    request_body = SeedBooking,
+    request_body(content = SeedBooking, description = "Read as JSON whatever its `Content-Type`, as the seed read it."),
     responses(
         (status = 200, description = "Booked and stored", body = SeedBooked),
-        (status = 400, description = "Invalid, sold out, already booked, unknown location or date", body = SeedFailure),
-        (status = 429, description = "Too many booking requests from this address or for this identity number; retry after `Retry-After`", body = SeedFailure),
-        (status = 503, description = "Store unavailable; retry after `Retry-After`", body = SeedFailure),
+        (status = 400, description = "Every client error, as the seed answered them: a field not in its form, an unknown location or date, sold out, already booked, not open or closed; and a body that is not JSON, broke off, or is larger than the server takes (`JKJAV_MAX_BODY_BYTES`). `message` says which.", body = SeedFailure),
+        (status = 429, description = "Too many booking requests from this address or for this identity number", body = SeedFailure, headers(
+            ("Retry-After" = u64, description = "Seconds until this address or identity number may try again"),
+        )),
+        (status = 503, description = "The store did not answer in time, or the booking event could not be encoded; nothing was booked unless a lookup later shows it.", body = SeedFailure),
     ))]
 pub async fn booking(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::conditional;
-use super::json::ApiJson;
+use super::json::{ApiJson, JsonBodyRefused};
 use super::problem::{ApiError, Problem};
 use crate::booking::BookingRequest;
 use crate::domain::{
@@ -86,6 +86,7 @@ pub struct WindowAvailability {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CentresQuery {
     /// Only centres in this state (a state code such as `selangor`).
     state: Option<String>,
@@ -213,7 +214,7 @@ pub(crate) fn booking_view(state: &AppState, booking: &Booking) -> BookingView {
 
 /// All 16 states and federal territories, each with its number of centres.
 #[utoipa::path(get, path = "/api/v1/states", tag = "v1", operation_id = "listStates",
-    responses((status = 200, body = [StateSummary])))]
+    responses((status = 200, description = "Every state and federal territory", body = [StateSummary])))]
 pub async fn list_states(AxumState(state): AxumState<AppState>) -> Json<Vec<StateSummary>> {
     let catalogue = state.service.catalogue();
     Json(
@@ -231,8 +232,8 @@ pub async fn list_states(AxumState(state): AxumState<AppState>) -> Json<Vec<Stat
 /// Centres, optionally only those in one state.
 #[utoipa::path(get, path = "/api/v1/centres", tag = "v1", operation_id = "listCentres", params(CentresQuery),
     responses(
-        (status = 200, body = [CentreSummary]),
-        (status = 422, description = "Unknown state code", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The centres, in catalogue order", body = [CentreSummary]),
+        (status = 422, description = "`/problems/validation-error`: an unknown state code, or a query parameter other than `state`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_centres(
     AxumState(state): AxumState<AppState>,
@@ -259,14 +260,19 @@ pub async fn list_centres(
     operation_id = "getCentreAvailability",
     params(("code" = String, Path, description = "Centre code, e.g. PWTC")),
     responses(
-        (status = 200, body = CentreAvailability, headers(
+        (status = 200, description = "The centre's dates and windows", body = CentreAvailability, headers(
             ("ETag" = String, description = "Send it back in `If-None-Match` to get 304 while the counts are unchanged"),
             ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
             ("X-Availability-Stale" = String, description = "`true` when the store could not be read and older counts are shown"),
         )),
-        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`"),
-        (status = 404, description = "Unknown centre", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable and no earlier snapshot", body = Problem, content_type = "application/problem+json"),
+        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`", headers(
+            ("ETag" = String, description = "The same tag"),
+            ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
+        )),
+        (status = 400, description = "The centre code is not UTF-8 once percent-decoded (the router's own plain-text answer)", body = String, content_type = "text/plain"),
+        (status = 404, description = "`/problems/not-found`: no centre has this code", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`/problems/internal-error`: the answer could not be encoded (a bug)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store cannot be read and there is no earlier snapshot.", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn centre_availability(
     AxumState(state): AxumState<AppState>,
@@ -354,13 +360,14 @@ impl BookingKey {
     request_body = CreateBooking,
     responses(
         (status = 201, description = "Booked", body = BookingView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`/problems/sold-out`, `/problems/already-booked`, `/problems/not-open` or `/problems/closed`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`/problems/validation-error` (per-field `errors`) or `/problems/unknown-slot`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`/problems/too-many-requests`: too many booking requests from this address or for this identity number; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable, or `/problems/overloaded`: nothing was booked unless a lookup later shows it; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/problems/validation-error`: per-field `errors` for every field that is missing, unknown, of the wrong type or not in its form; or `/problems/unknown-slot`: the centre has no such date and window", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`/problems/too-many-requests`: too many booking requests from this address or for this identity number", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until this address or identity number may try again"),
+        )),
+        (status = 500, description = "`/problems/internal-error`: the booking event could not be encoded (a bug); nothing was booked", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time; nothing was booked unless a lookup later shows it.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused,
     ))]
 pub async fn create_booking(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
@@ -377,10 +384,11 @@ pub async fn create_booking(
 #[utoipa::path(post, path = "/api/v1/bookings/lookup", tag = "v1", operation_id = "lookupBooking",
     request_body = BookingKey,
     responses(
-        (status = 200, body = BookingView),
-        (status = 404, description = "No booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The booking, confirmed or cancelled", body = BookingView),
+        (status = 404, description = "`/problems/not-found`: no booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/problems/validation-error`: `reference` or `idNumber` is missing, of the wrong type or not in its form, or the body has another field", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused,
     ))]
 pub async fn lookup_booking(
     AxumState(state): AxumState<AppState>,
@@ -396,10 +404,12 @@ pub async fn lookup_booking(
     request_body = BookingKey,
     responses(
         (status = 200, description = "Cancelled", body = BookingView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`/problems/not-found`: no booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`/problems/already-cancelled`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/problems/validation-error`: `reference` or `idNumber` is missing, of the wrong type or not in its form, or the body has another field", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`/problems/internal-error`: the cancellation event could not be encoded (a bug); nothing was cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time; a lookup shows whether the booking was cancelled.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused,
     ))]
 pub async fn cancel_booking(
     AxumState(state): AxumState<AppState>,

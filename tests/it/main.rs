@@ -7,6 +7,7 @@ mod events;
 mod harness;
 mod limits;
 mod metrics;
+mod openapi;
 mod probe;
 mod process;
 mod resilience;

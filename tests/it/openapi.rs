@@ -1,0 +1,321 @@
+//! The OpenAPI document against the server it describes: every operation lists what it can
+//! answer, and what it answers is listed.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, catalogue};
+
+/// Every operation in the document: path, method and the operation object.
+fn operations(doc: &Value) -> Vec<(String, Method, Value)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            found.push((path.clone(), method, operation.clone()));
+        }
+    }
+    assert!(!found.is_empty());
+    found
+}
+
+fn response(operation: &Value, status: u16) -> Option<&Value> {
+    operation["responses"].get(status.to_string())
+}
+
+fn lists(operation: &Value, status: u16) -> bool {
+    response(operation, status).is_some()
+}
+
+fn media_types(operation: &Value, status: u16) -> BTreeSet<String> {
+    response(operation, status)
+        .and_then(|r| r["content"].as_object())
+        .map(|content| content.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn has_retry_after(operation: &Value, status: u16) -> bool {
+    response(operation, status).is_some_and(|r| r["headers"]["Retry-After"].is_object())
+}
+
+fn has_path_parameter(operation: &Value) -> bool {
+    operation["parameters"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "path"))
+}
+
+/// Keeps the seed's contract: every client error is a 400 in its own shape.
+fn is_seed(operation: &Value) -> bool {
+    operation["tags"][0] == "seed"
+}
+
+async fn document(app: &TestApp) -> Value {
+    app.get("/openapi.json").await.json().await.unwrap()
+}
+
+/// Operations whose handlers take a booking POST from the client address's allowance.
+const BOOKING_POSTS: [&str; 2] = ["createBooking", "seedBooking"];
+
+#[tokio::test]
+async fn every_operation_lists_what_the_layers_and_its_extractors_can_answer() {
+    // Arrange
+    let app = TestApp::spawn(catalogue(2), None).await;
+
+    // Act
+    let doc = document(&app).await;
+
+    // Assert: a new route that forgets one of these fails here.
+    for (path, method, operation) in operations(&doc) {
+        let at = format!("{method} {path}");
+        for layer in [431, 503] {
+            assert!(lists(&operation, layer), "{at} does not list {layer}");
+            assert!(
+                media_types(&operation, layer).contains("application/problem+json"),
+                "{at}: the layers answer {layer} as a problem document"
+            );
+        }
+        assert!(
+            has_retry_after(&operation, 503),
+            "{at}: 503 without Retry-After"
+        );
+        if operation["requestBody"].is_object() {
+            assert!(lists(&operation, 400), "{at}: a body can be malformed");
+            if is_seed(&operation) {
+                // The seed answered every client error with 400, an oversized body included.
+                assert!(!lists(&operation, 413) && !lists(&operation, 415), "{at}");
+            } else {
+                for status in [413, 415, 422] {
+                    assert!(lists(&operation, status), "{at} does not list {status}");
+                }
+                let body = &operation["requestBody"]["content"];
+                assert!(body["application/json"].is_object(), "{at}: a JSON body");
+            }
+        }
+        let id = operation["operationId"].as_str().unwrap();
+        if BOOKING_POSTS.contains(&id) {
+            assert!(lists(&operation, 429), "{at} does not list 429");
+            assert!(
+                has_retry_after(&operation, 429),
+                "{at}: 429 without Retry-After"
+            );
+        }
+        if has_path_parameter(&operation) {
+            assert!(lists(&operation, 404), "{at}: nothing may be at that path");
+            assert!(
+                media_types(&operation, 400).contains("text/plain"),
+                "{at}: a path that is not UTF-8 gets the router's own 400"
+            );
+        }
+        let etag = &operation["responses"]["200"]["headers"]["ETag"];
+        if etag.is_object() {
+            assert!(
+                lists(&operation, 304),
+                "{at}: a conditional read can be 304"
+            );
+        }
+        for (status, answer) in operation["responses"].as_object().unwrap() {
+            let expected = if is_seed(&operation) {
+                ["application/json", "application/problem+json", "text/plain"].as_slice()
+            } else {
+                ["application/problem+json", "text/plain"].as_slice()
+            };
+            if status.starts_with('4') || status.starts_with('5') {
+                let content = answer["content"].as_object().unwrap();
+                assert!(
+                    content.keys().all(|m| expected.contains(&m.as_str())),
+                    "{at} {status}: {content:?}"
+                );
+            }
+            assert!(
+                !answer["description"].as_str().unwrap().is_empty(),
+                "{at} {status} says nothing"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn operations_have_stable_ids_and_every_reference_in_the_document_resolves() {
+    let app = TestApp::spawn(catalogue(2), None).await;
+    let doc = document(&app).await;
+
+    let ids: BTreeSet<String> = operations(&doc)
+        .iter()
+        .map(|(_, _, op)| op["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    // Generated clients name their methods after these: renaming one breaks them.
+    let expected = [
+        "cancelBooking",
+        "createBooking",
+        "getCentreAvailability",
+        "listCentres",
+        "listStates",
+        "lookupBooking",
+        "seedBooking",
+        "seedStationDays",
+    ];
+    assert_eq!(ids, expected.map(String::from).into_iter().collect());
+
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for reference in refs {
+        let pointer = reference.strip_prefix('#').unwrap();
+        assert!(
+            doc.pointer(pointer).is_some(),
+            "{reference} resolves to nothing"
+        );
+    }
+}
+
+fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                refs.push(r.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, refs));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}
+
+/// The status and media type (no parameters) of an answer.
+async fn answer(response: reqwest::Response) -> (u16, Option<String>, bool) {
+    let status = response.status().as_u16();
+    let media = response.headers().get("content-type").map(|v| {
+        v.to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .trim()
+            .to_owned()
+    });
+    let retry_after = response.headers().contains_key("retry-after");
+    (status, media, retry_after)
+}
+
+/// Asserts the document lists this answer for the operation, with this media type.
+fn assert_listed(at: &str, operation: &Value, (status, media, _): &(u16, Option<String>, bool)) {
+    assert!(
+        lists(operation, *status),
+        "{at} answered {status}, which it does not list"
+    );
+    let listed = media_types(operation, *status);
+    match media {
+        Some(media) => assert!(
+            listed.contains(media),
+            "{at} answered {status} as {media}; the document lists {listed:?}"
+        ),
+        None => assert!(listed.is_empty(), "{at} answered {status} without a body"),
+    }
+}
+
+fn concrete(path: &str, parameter: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').unwrap() + start;
+        out.push_str(&rest[..start]);
+        out.push_str(parameter);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn what_the_layers_answer_each_operation_is_what_the_document_lists() {
+    // Arrange: small limits, so that each layer can be made to answer.
+    let app = TestApp::spawn_with(catalogue(2), |config| {
+        config.max_header_bytes = 1024;
+        config.max_body_bytes = 1024;
+    })
+    .await;
+    let doc = document(&app).await;
+    let send = |method: &Method, path: &str| app.client.request(method.clone(), app.url(path));
+
+    for (path, method, operation) in operations(&doc) {
+        let at = format!("{method} {path}");
+        let url = concrete(&path, "TEST");
+
+        // Act + assert: an oversized head.
+        let head = send(&method, &url).header("x-padding", "a".repeat(2048));
+        let refused = answer(head.send().await.unwrap()).await;
+        assert_eq!(refused.0, 431, "{at}");
+        assert_listed(&at, &operation, &refused);
+
+        if operation["requestBody"].is_object() {
+            let big = format!("{{\"name\": \"{}\"}}", "a".repeat(2048));
+            for (content_type, body) in [
+                ("application/json", big),
+                ("application/json", "{".to_owned()),
+                ("text/plain", "centre=TEST".to_owned()),
+            ] {
+                let request = send(&method, &url)
+                    .header("content-type", content_type)
+                    .body(body);
+                let refused = answer(request.send().await.unwrap()).await;
+                assert!((400..500).contains(&refused.0), "{at}: {refused:?}");
+                assert_listed(&at, &operation, &refused);
+            }
+        }
+        if has_path_parameter(&operation) {
+            let refused =
+                answer(send(&method, &concrete(&path, "%FF")).send().await.unwrap()).await;
+            assert_eq!(refused.0, 400, "{at}");
+            assert_listed(&at, &operation, &refused);
+            let unknown = answer(
+                send(&method, &concrete(&path, "NOPE"))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(unknown.0, 404, "{at}");
+            assert_listed(&at, &operation, &unknown);
+        }
+    }
+
+    // A server that sheds everything: every operation's 503, with Retry-After.
+    let shedding = TestApp::spawn_with(catalogue(2), |config| config.max_in_flight = 0).await;
+    for (path, method, operation) in operations(&doc) {
+        let at = format!("{method} {path}");
+        let request = shedding
+            .client
+            .request(method.clone(), shedding.url(&concrete(&path, "TEST")))
+            .json(&json!({}));
+        let shed = answer(request.send().await.unwrap()).await;
+        assert_eq!(shed.0, 503, "{at}");
+        assert!(shed.2, "{at}: 503 without Retry-After");
+        assert_listed(&at, &operation, &shed);
+    }
+
+    // One booking POST a minute per address: the second POST to each operation.
+    let limited = TestApp::spawn_with(catalogue(2), |config| {
+        config.booking_posts_per_ip_per_min = 1;
+    })
+    .await;
+    for (path, method, operation) in operations(&doc) {
+        if method != Method::POST {
+            continue;
+        }
+        let at = format!("{method} {path}");
+        let mut last = None;
+        for _ in 0..2 {
+            let response = limited.post_json(&path, json!({})).await;
+            last = Some(answer(response).await);
+        }
+        let second = last.unwrap();
+        let id = operation["operationId"].as_str().unwrap();
+        if BOOKING_POSTS.contains(&id) {
+            assert_eq!(second.0, 429, "{at}");
+            assert!(second.2, "{at}: 429 without Retry-After");
+        }
+        assert_listed(&at, &operation, &second);
+    }
+}
