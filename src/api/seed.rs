@@ -8,13 +8,15 @@ use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::conditional;
 use super::json;
 use super::problem::{ApiError, Problem, set_retry_after, with_cause};
+use super::schemas;
 use crate::booking::BookingRequest;
 use crate::domain::{
     CentreCode, FieldErrors, Person, PersonField, PersonInput, parse_compact_date,
@@ -27,6 +29,18 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(stations))
         .routes(routes!(booking))
+}
+
+/// The station in a `/stations/{name}` path: a centre code.
+#[derive(Debug, Deserialize)]
+pub struct StationPath {
+    name: String,
+}
+
+impl IntoParams for StationPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![schemas::centre_code_in_path("name")]
+    }
 }
 
 /// One day at one centre, in the seed's shape.
@@ -42,26 +56,26 @@ pub struct StationDay {
     availability: u32,
 }
 
-/// The seed's booking body. Unknown fields are ignored, as the seed did.
+/// The seed's booking body. Unknown fields are ignored, as the seed did; a missing field is
+/// empty, and reported like one.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SeedBooking {
     /// MyKad number (or passport number).
-    #[schema(example = "900127015527")]
+    #[schema(schema_with = schemas::id_number, required = true)]
     mysejahtera_id: String,
-    #[schema(example = "Fadhil")]
+    #[schema(schema_with = schemas::first_name, required = true)]
     first_name: String,
-    #[schema(example = "Yaacob")]
+    #[schema(schema_with = schemas::last_name)]
     last_name: String,
-    #[schema(example = "Kuala Lumpur")]
+    #[schema(schema_with = schemas::address, required = true)]
     address: String,
     /// Centre code.
-    #[schema(example = "PWTC")]
+    #[schema(schema_with = schemas::centre_code, required = true)]
     location: String,
-    #[schema(example = "0123456789")]
+    #[schema(schema_with = schemas::phone, required = true)]
     phone_number: String,
-    /// `yyyymmdd`.
-    #[schema(example = "20210516")]
+    #[schema(schema_with = schemas::compact_date, required = true)]
     date: String,
 }
 
@@ -114,7 +128,7 @@ fn failure(error: ApiError) -> Response {
 
 /// A centre's days in date order with places left (the seed ignored the name; this does not).
 #[utoipa::path(get, path = "/stations/{name}", tag = "seed", operation_id = "seedStationDays",
-    params(("name" = String, Path, description = "Centre code, e.g. PWTC")),
+    params(StationPath),
     responses(
         (status = 200, description = "One entry per day, in date order", body = [StationDay], headers(
             ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
@@ -132,7 +146,7 @@ fn failure(error: ApiError) -> Response {
     ))]
 pub async fn stations(
     AxumState(state): AxumState<AppState>,
-    Path(name): Path<String>,
+    Path(StationPath { name }): Path<StationPath>,
     headers: HeaderMap,
 ) -> Response {
     let catalogue = state.service.catalogue();

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,6 +14,7 @@ use utoipa_axum::routes;
 use super::conditional;
 use super::json::{ApiJson, JsonBodyRefused};
 use super::problem::{ApiError, Problem};
+use super::schemas;
 use crate::booking::BookingRequest;
 use crate::domain::{
     Booking, BookingStatus, CentreCode, FieldErrors, KeyField, Person, PersonField, PersonId,
@@ -88,38 +90,51 @@ pub struct WindowAvailability {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CentresQuery {
-    /// Only centres in this state (a state code such as `selangor`).
+    /// Only centres in this state.
+    #[param(schema_with = schemas::state_code)]
     state: Option<String>,
 }
 
-/// A booking request. All fields are strings; each is checked and reported separately.
+/// The centre in an availability path.
+#[derive(Debug, Deserialize)]
+pub struct CentrePath {
+    code: String,
+}
+
+impl IntoParams for CentrePath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![schemas::centre_code_in_path("code")]
+    }
+}
+
+/// A booking request. Each field's schema states the rule the server checks; all problems are
+/// reported together, each under its field. Fields default to empty so that a missing one is
+/// reported as required with the others, not as a parse failure on its own.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateBooking {
-    #[schema(example = "PWTC")]
+    #[schema(schema_with = schemas::centre_code, required = true)]
     #[serde(default)]
     centre: String,
-    #[schema(example = "2021-05-16")]
+    #[schema(schema_with = schemas::iso_date, required = true)]
     #[serde(default)]
     date: String,
-    #[schema(example = "09:00-12:00")]
+    #[schema(schema_with = schemas::time_window, required = true)]
     #[serde(default)]
     window: String,
-    /// MyKad number (12 digits, dashes optional) or passport number.
-    #[schema(example = "900127-01-5527")]
+    #[schema(schema_with = schemas::id_number, required = true)]
     #[serde(default)]
     id_number: String,
-    #[schema(example = "Fadhil Yaacob")]
+    #[schema(schema_with = schemas::person_name, required = true)]
     #[serde(default)]
     name: String,
-    /// Malaysian mobile number; stored in E.164.
-    #[schema(example = "012-345 6789")]
+    #[schema(schema_with = schemas::phone, required = true)]
     #[serde(default)]
     phone: String,
-    #[schema(example = "Kuala Lumpur")]
+    #[schema(schema_with = schemas::address, required = true)]
     #[serde(default)]
     address: String,
-    #[schema(example = "50480")]
+    #[schema(schema_with = schemas::postcode)]
     postcode: Option<String>,
 }
 
@@ -127,10 +142,10 @@ pub struct CreateBooking {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BookingKey {
-    #[schema(example = "7KQ4M-PX2RD")]
+    #[schema(schema_with = schemas::reference, required = true)]
     #[serde(default)]
     reference: String,
-    #[schema(example = "900127-01-5527")]
+    #[schema(schema_with = schemas::id_number, required = true)]
     #[serde(default)]
     id_number: String,
 }
@@ -257,8 +272,7 @@ pub async fn list_centres(
 
 /// A centre's dates and time windows with remaining places (at most about a second old).
 #[utoipa::path(get, path = "/api/v1/centres/{code}/availability", tag = "v1",
-    operation_id = "getCentreAvailability",
-    params(("code" = String, Path, description = "Centre code, e.g. PWTC")),
+    operation_id = "getCentreAvailability", params(CentrePath),
     responses(
         (status = 200, description = "The centre's dates and windows", body = CentreAvailability, headers(
             ("ETag" = String, description = "Send it back in `If-None-Match` to get 304 while the counts are unchanged"),
@@ -276,7 +290,7 @@ pub async fn list_centres(
     ))]
 pub async fn centre_availability(
     AxumState(state): AxumState<AppState>,
-    Path(code): Path<String>,
+    Path(CentrePath { code }): Path<CentrePath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no centre {code:?}"));

@@ -1,12 +1,13 @@
 //! The OpenAPI document against the server it describes: every operation lists what it can
-//! answer, and what it answers is listed.
+//! answer (and what it answers is listed), and its request schemas refuse what the server
+//! refuses.
 
 use std::collections::BTreeSet;
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, catalogue};
+use crate::harness::{TestApp, booking_body, catalogue, mykad};
 
 /// Every operation in the document: path, method and the operation object.
 fn operations(doc: &Value) -> Vec<(String, Method, Value)> {
@@ -318,4 +319,224 @@ async fn what_the_layers_answer_each_operation_is_what_the_document_lists() {
         }
         assert_listed(&at, &operation, &second);
     }
+}
+
+/// A validator for one of the document's component schemas, its `$ref`s resolved within the
+/// document.
+fn request_schema(doc: &Value, name: &str) -> jsonschema::Validator {
+    let schema = json!({
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": doc["components"],
+    });
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+/// What a sample is to both sides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Verdict {
+    /// Accepted by the schema and, for its form, by the server.
+    Accepted,
+    /// Refused by both for its form (a pattern, a length, a missing or unknown field).
+    Refused,
+    /// Refused by the server for a reason no schema states (the calendar, the order of times):
+    /// the schema's description says so.
+    BeyondTheSchema,
+    /// Tolerated by the server, refused by the schema, which documents the usual form: a
+    /// generated client asks for a little more than the server needs, never for less.
+    StricterThanTheServer,
+}
+
+fn body_with(base: &Value, field: &str, value: Option<Value>) -> Value {
+    let mut body = base.clone();
+    let map = body.as_object_mut().unwrap();
+    match value {
+        Some(value) => map.insert(field.to_owned(), value),
+        None => map.remove(field),
+    };
+    body
+}
+
+/// Asserts each side's verdict on each sample; `server_refuses` posts it and says whether the
+/// server refused it for its form.
+async fn assert_schema_agrees<F, Fut>(
+    validator: &jsonschema::Validator,
+    samples: Vec<(Value, Verdict)>,
+    mut server_refuses: F,
+) where
+    F: FnMut(Value) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for (body, verdict) in samples {
+        let schema_refuses = !validator.is_valid(&body);
+        let refused = server_refuses(body.clone()).await;
+        let expected = match verdict {
+            Verdict::Accepted => (false, false),
+            Verdict::Refused => (true, true),
+            Verdict::BeyondTheSchema => (true, false),
+            Verdict::StricterThanTheServer => (false, true),
+        };
+        assert_eq!(
+            (refused, schema_refuses),
+            expected,
+            "{verdict:?} expected for {body}; (server refuses, schema refuses) differ"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_v1_request_schemas_refuse_the_bodies_the_server_refuses_for_their_form() {
+    use Verdict::*;
+    // Arrange
+    let app = TestApp::spawn(catalogue(100), None).await;
+    let doc = document(&app).await;
+    let mut n = 0;
+    let mut person = || {
+        n += 1;
+        booking_body(n, "TEST", "2030-01-01", "09:00-12:00")
+    };
+    let s = |v: &str| Some(json!(v));
+    let mut samples = Vec::new();
+    for (field, value, verdict) in [
+        ("centre", s("TEST"), Accepted),
+        ("centre", s("test"), Accepted),
+        ("centre", s("P"), Refused),
+        ("centre", s("PW TC"), Refused),
+        ("centre", Some(json!(5)), Refused),
+        ("centre", None, Refused),
+        ("date", s("2030-01-02"), Accepted),
+        ("date", s("01/01/2030"), Refused),
+        ("date", s("2030-13-01"), Refused),
+        // `format: date` holds the calendar too.
+        ("date", s("2030-02-30"), Refused),
+        ("window", s("13:00-17:00"), Accepted),
+        ("window", s("9-12"), Refused),
+        ("window", s("09:60-10:00"), Refused),
+        ("window", s("12:00-09:00"), BeyondTheSchema),
+        ("idNumber", s("900127-10-0001"), Accepted),
+        ("idNumber", s("A1234567"), Accepted),
+        ("idNumber", s("123"), Refused),
+        ("idNumber", s("900127-00-5527"), Refused),
+        ("idNumber", s("900127-01-552"), Refused),
+        ("idNumber", s("900231-14-1234"), BeyondTheSchema),
+        ("name", s("陈美玲"), Accepted),
+        ("name", s("   "), Refused),
+        ("name", Some(json!("a".repeat(101))), Refused),
+        ("name", s("Siti\u{0}"), Refused),
+        ("phone", s("+60 12-345 6789"), Accepted),
+        ("phone", s("011-2345 6789"), Accepted),
+        ("phone", s("0312345678"), Refused),
+        ("phone", s("012345678"), Refused),
+        ("address", s("Jalan 1,\nKuala Lumpur"), Accepted),
+        ("address", s(""), Refused),
+        ("address", Some(json!("a".repeat(201))), Refused),
+        ("postcode", None, Accepted),
+        ("postcode", Some(Value::Null), Accepted),
+        ("postcode", s("5048"), Refused),
+        ("colour", s("red"), Refused),
+    ] {
+        samples.push((body_with(&person(), field, value), verdict));
+    }
+    let validator = request_schema(&doc, "CreateBooking");
+    let app = &app;
+
+    // Act + assert: the server refuses a body for its form with a validation problem.
+    assert_schema_agrees(&validator, samples, |body| async move {
+        let response = app.post_json("/api/v1/bookings", body).await;
+        let status = response.status();
+        let problem: Value = response.json().await.unwrap();
+        status == StatusCode::UNPROCESSABLE_ENTITY
+            && problem["type"] == "/problems/validation-error"
+    })
+    .await;
+
+    let key = json!({"reference": "7KQ4M-PX2RD", "idNumber": mykad(1)});
+    let mut samples = Vec::new();
+    for (field, value, verdict) in [
+        ("reference", s("7KQ4M-PX2RD"), Accepted),
+        ("reference", s("7kq4mpx2rd"), Accepted),
+        ("reference", s("7KQ4M-PX2R0"), Refused),
+        ("reference", s("7KQ4M"), Refused),
+        ("reference", None, Refused),
+        ("idNumber", s("12"), Refused),
+        ("idNumber", s("A1234567"), Accepted),
+        ("phone", s("0123456789"), Refused),
+    ] {
+        samples.push((body_with(&key, field, value), verdict));
+    }
+    let validator = request_schema(&doc, "BookingKey");
+    for path in ["/api/v1/bookings/lookup", "/api/v1/bookings/cancel"] {
+        assert_schema_agrees(&validator, samples.clone(), |body| async move {
+            let response = app.post_json(path, body).await;
+            response.status() == StatusCode::UNPROCESSABLE_ENTITY
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn the_seed_request_schema_refuses_the_bodies_the_seed_endpoint_refuses_for_their_form() {
+    use Verdict::*;
+    // Arrange
+    let seed =
+        jkjav::catalogue::Catalogue::load(std::path::Path::new("data/seed-2021.toml")).unwrap();
+    let app = TestApp::spawn(seed, None).await;
+    let doc = document(&app).await;
+    let base = json!({"address": "Kuala Lumpur", "date": "20210516", "firstName": "Fadhil",
+                      "lastName": "Yaacob", "location": "PWTC", "phoneNumber": "0123456789"});
+    let s = |v: &str| Some(json!(v));
+    let mut samples = Vec::new();
+    for (n, (field, value, verdict)) in [
+        ("lastName", s(""), Accepted),
+        ("lastName", None, Accepted),
+        ("location", s("um"), Accepted),
+        ("date", s("20210614"), Accepted),
+        ("colour", s("red"), Accepted),
+        ("phoneNumber", s("12"), Refused),
+        ("date", s("2021-05-16"), Refused),
+        ("date", s("20210230"), BeyondTheSchema),
+        ("location", s("P"), Refused),
+        ("firstName", s(" "), StricterThanTheServer),
+        ("firstName", Some(json!(5)), Refused),
+        ("address", None, Refused),
+        ("mysejahteraId", s("90012701552"), Refused),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Each sample its own person, so that none is refused as a second booking.
+        let person = body_with(&base, "mysejahteraId", Some(json!(mykad(n as u32))));
+        samples.push((body_with(&person, field, value), verdict));
+    }
+    let nameless = body_with(&base, "mysejahteraId", Some(json!(mykad(99))));
+    let nameless = body_with(
+        &body_with(&nameless, "firstName", s(" ")),
+        "lastName",
+        s(""),
+    );
+    samples.push((nameless, Refused));
+    let validator = request_schema(&doc, "SeedBooking");
+    let app = &app;
+
+    // Act + assert: the seed refuses a body for its form with a 400 naming the field.
+    let fields = [
+        "mysejahteraId",
+        "firstName",
+        "lastName",
+        "address",
+        "location",
+        "phoneNumber",
+        "date",
+    ];
+    assert_schema_agrees(&validator, samples, |body| async move {
+        let response = app.post_json("/booking", body).await;
+        let status = response.status();
+        let failure: Value = response.json().await.unwrap();
+        let message = failure["message"].as_str().unwrap_or_default().to_owned();
+        status == StatusCode::BAD_REQUEST
+            && fields.iter().any(|f| message.starts_with(&format!("{f}:")))
+    })
+    .await;
 }
