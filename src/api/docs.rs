@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::Html;
 use axum::routing::get;
+use serde_json::Value;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -111,6 +112,41 @@ fn with_layer_unavailable(mut response: Response) -> Response {
             .build(),
     );
     response
+}
+
+/// The document as `/openapi.json` serves it, encoded once.
+pub fn encode(openapi: &utoipa::openapi::OpenApi) -> Result<Bytes, serde_json::Error> {
+    let mut document = serde_json::to_value(openapi)?;
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        let links = paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+            .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
+            .flat_map(|responses| responses.values_mut())
+            .filter_map(|response| response.get_mut("links")?.as_object_mut())
+            .flat_map(|links| links.values_mut())
+            .filter_map(Value::as_object_mut);
+        for link in links {
+            camel_case_link(link);
+        }
+    }
+    serde_json::to_vec(&document).map(Bytes::from)
+}
+
+/// utoipa 5 writes a Link Object's fields in snake case (`operation_id`), which no OpenAPI
+/// tool reads; the OpenAPI names are camel case. (Later utoipa releases name them right, and
+/// then this finds nothing to rename.)
+fn camel_case_link(link: &mut serde_json::Map<String, Value>) {
+    for (snake, camel) in [
+        ("operation_id", "operationId"),
+        ("operation_ref", "operationRef"),
+        ("request_body", "requestBody"),
+    ] {
+        if let Some(value) = link.remove(snake) {
+            link.insert(camel.to_owned(), value);
+        }
+    }
 }
 
 /// `/openapi.json` (the document, encoded once at start-up) and `/docs`. Outside the document

@@ -11,7 +11,6 @@ pub mod seed;
 pub mod v1;
 
 use axum::Router;
-use axum::body::Bytes;
 
 use crate::http::AppState;
 
@@ -23,6 +22,6 @@ pub fn router() -> Result<Router<AppState>, serde_json::Error> {
         .merge(seed::router())
         .split_for_parts();
     docs::document_shared_layers(&mut openapi);
-    let document = Bytes::from(openapi.to_json()?);
+    let document = docs::encode(&openapi)?;
     Ok(routes.merge(docs::router(document)))
 }

@@ -373,7 +373,14 @@ impl BookingKey {
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "v1", operation_id = "createBooking",
     request_body = CreateBooking,
     responses(
-        (status = 201, description = "Booked", body = BookingView),
+        (status = 201, description = "Booked", body = BookingView, links(
+            ("lookup" = (operation_id = "lookupBooking",
+                request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
+                description = "Check the booking later: its reference from this answer, the identity number from this request (the answer shows it redacted).")),
+            ("cancel" = (operation_id = "cancelBooking",
+                request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
+                description = "Cancel the booking and free its place: the same two values.")),
+        )),
         (status = 409, description = "`/problems/sold-out`, `/problems/already-booked`, `/problems/not-open` or `/problems/closed`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`/problems/validation-error`: per-field `errors` for every field that is missing, unknown, of the wrong type or not in its form; or `/problems/unknown-slot`: the centre has no such date and window", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`/problems/too-many-requests`: too many booking requests from this address or for this identity number", body = Problem, content_type = "application/problem+json", headers(
@@ -398,7 +405,11 @@ pub async fn create_booking(
 #[utoipa::path(post, path = "/api/v1/bookings/lookup", tag = "v1", operation_id = "lookupBooking",
     request_body = BookingKey,
     responses(
-        (status = 200, description = "The booking, confirmed or cancelled", body = BookingView),
+        (status = 200, description = "The booking, confirmed or cancelled", body = BookingView, links(
+            ("cancel" = (operation_id = "cancelBooking",
+                request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
+                description = "Cancel this booking: its reference from this answer, the identity number from this request.")),
+        )),
         (status = 404, description = "`/problems/not-found`: no booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`/problems/validation-error`: `reference` or `idNumber` is missing, of the wrong type or not in its form, or the body has another field", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time.", body = Problem, content_type = "application/problem+json"),

@@ -1,6 +1,6 @@
 //! The OpenAPI document against the server it describes: every operation lists what it can
-//! answer (and what it answers is listed), and its request schemas refuse what the server
-//! refuses.
+//! answer (and what it answers is listed), its request schemas refuse what the server refuses,
+//! and its links can be followed.
 
 use std::collections::BTreeSet;
 
@@ -539,4 +539,69 @@ async fn the_seed_request_schema_refuses_the_bodies_the_seed_endpoint_refuses_fo
             && fields.iter().any(|f| message.starts_with(&format!("{f}:")))
     })
     .await;
+}
+
+/// Follows a link: fills its request body's runtime expressions from the request and response.
+fn follow(link: &Value, request: &Value, response: &Value) -> Value {
+    let mut body = serde_json::Map::new();
+    for (name, expression) in link["requestBody"].as_object().unwrap() {
+        let expression = expression.as_str().unwrap();
+        let value = if let Some(pointer) = expression.strip_prefix("$response.body#") {
+            response.pointer(pointer)
+        } else if let Some(pointer) = expression.strip_prefix("$request.body#") {
+            request.pointer(pointer)
+        } else {
+            panic!("{expression} is not a body expression")
+        };
+        body.insert(name.clone(), value.unwrap().clone());
+    }
+    Value::Object(body)
+}
+
+fn path_of(doc: &Value, operation_id: &str) -> String {
+    operations(doc)
+        .into_iter()
+        .find(|(_, _, op)| op["operationId"] == operation_id)
+        .map(|(path, _, _)| path)
+        .unwrap_or_else(|| panic!("no operation {operation_id}"))
+}
+
+#[tokio::test]
+async fn the_links_from_a_new_booking_lead_to_its_lookup_and_its_cancellation() {
+    // Arrange
+    let app = TestApp::spawn(catalogue(2), None).await;
+    let doc = document(&app).await;
+    let created = &doc["paths"]["/api/v1/bookings"]["post"]["responses"]["201"]["links"];
+    let found = &doc["paths"]["/api/v1/bookings/lookup"]["post"]["responses"]["200"]["links"];
+    assert_eq!(created["lookup"]["operationId"], "lookupBooking");
+    assert_eq!(created["cancel"]["operationId"], "cancelBooking");
+    assert_eq!(found["cancel"]["operationId"], "cancelBooking");
+
+    // Act: book, then go where the links say, with what they say.
+    let request = booking_body(1, "TEST", "2030-01-01", "09:00-12:00");
+    let booked: Value = app
+        .post_json("/api/v1/bookings", request.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lookup = path_of(&doc, "lookupBooking");
+    let key = follow(&created["lookup"], &request, &booked);
+    let looked_up = app.post_json(&lookup, key.clone()).await;
+    assert_eq!(looked_up.status(), StatusCode::OK);
+    let looked_up: Value = looked_up.json().await.unwrap();
+    let cancel = path_of(&doc, "cancelBooking");
+    let cancelled = app
+        .post_json(&cancel, follow(&found["cancel"], &key, &looked_up))
+        .await;
+
+    // Assert
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let cancelled: Value = cancelled.json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(
+        follow(&created["cancel"], &request, &booked),
+        key,
+        "both links from a booking carry the same key"
+    );
 }
