@@ -44,6 +44,8 @@ pub enum BuildError {
     Store(#[from] StoreError),
     #[error("cannot set up the Kafka producer: {0}")]
     Kafka(#[from] PublishError),
+    #[error("cannot encode the OpenAPI document: {0}")]
+    OpenApi(#[source] serde_json::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -156,7 +158,7 @@ impl Application {
         };
         Ok(Self {
             listener,
-            router: router(state, pass_key),
+            router: router(state, pass_key)?,
             service,
             shutdown_grace,
             relay,
@@ -260,8 +262,10 @@ fn relay_options(config: &ServeConfig) -> RelayOptions {
     }
 }
 
-/// Every route, and the layers every request passes through.
-pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Router {
+/// Every route, and the layers every request passes through. (`api::docs` documents what these
+/// layers answer for every API operation: keep the two in step.)
+pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Result<Router, BuildError> {
+    let api = crate::api::router().map_err(BuildError::OpenApi)?;
     let body_limit = state.config.max_body_bytes;
     let retry_after = RetryAfter(state.config.retry_after_secs);
     let web = WebState {
@@ -269,8 +273,8 @@ pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Router {
         pass_key,
     };
     let refusals = state.refusals.clone();
-    Router::new()
-        .merge(crate::api::router().with_state(state.clone()))
+    let router = Router::new()
+        .merge(api.with_state(state.clone()))
         .merge(web::router(web))
         .merge(shared::assets::router())
         // Everything above is shed past the in-flight bound; the operators' routes below are
@@ -305,5 +309,6 @@ pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Router {
                 .map_or("-", |p| p.as_str());
             tracing::info_span!("request", request_id, method = %request.method(), route, path = %request.uri().path())
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    Ok(router)
 }

@@ -14,8 +14,9 @@
 //! - [`http`]: what both front ends share — `AppState`, the limits (shedding, per-IP), the
 //!   middleware (time bound, Retry-After, failure logs, request metrics), health endpoints,
 //!   static assets, and the HTTP layer's own refusals.
-//! - [`api`]: the JSON front ends — `/api/v1` (problem+json errors, OpenAPI at `/openapi.json`,
-//!   docs at `/docs`) and the 2021 seed's `/stations/{name}` and `/booking`.
+//! - [`api`]: the JSON front ends — `/api/v1` (problem+json errors) and the 2021 seed's
+//!   `/stations/{name}` and `/booking` — and their OpenAPI document at `/openapi.json` (docs at
+//!   `/docs`), built with the router from the same `routes!` calls.
 //! - [`web`]: the citizen pages (askama + htmx, Bahasa Melayu and English, works without
 //!   JavaScript), CSRF, the booking pass, the friendly error pages.
 //! - [`app`]: `Application::build` wires store → service → relay → router; only `main` and

@@ -5,8 +5,9 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
+use utoipa::IntoResponses;
 
-use super::problem::{ApiError, FieldError};
+use super::problem::{ApiError, FieldError, Problem};
 
 /// Like `axum::Json`, but rejections are problem documents: 415 for a wrong content type,
 /// 413 for an oversized body, 400 for broken JSON, 422 naming the field for a missing,
@@ -34,6 +35,24 @@ where
             .map_err(|rejection| body_error(rejection, limit))?;
         parse(&bytes).map(ApiJson)
     }
+}
+
+/// What [`ApiJson`] answers before a handler sees the body, for the handlers that take one to
+/// list in their `responses(...)`. (Its 422 for a missing, unknown or mistyped field is listed
+/// with each handler's own 422, under the same problem type.)
+#[derive(Debug, IntoResponses)]
+pub enum JsonBodyRefused {
+    /// `/problems/malformed-json`: the body is not JSON; or `/problems/unreadable-body`: it
+    /// broke off before its end.
+    #[response(status = 400, content_type = "application/problem+json")]
+    Malformed(Problem),
+    /// `/problems/payload-too-large`: the body is larger than the server takes
+    /// (`JKJAV_MAX_BODY_BYTES`).
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// `/problems/unsupported-media-type`: the `Content-Type` is not JSON.
+    #[response(status = 415, content_type = "application/problem+json")]
+    NotJson(Problem),
 }
 
 /// Why a body could not be read: too large (413), or broken off or malformed in transit (400,

@@ -6,6 +6,7 @@ pub mod conditional;
 pub mod docs;
 pub mod json;
 pub mod problem;
+pub mod schemas;
 pub mod seed;
 pub mod v1;
 
@@ -13,10 +14,14 @@ use axum::Router;
 
 use crate::http::AppState;
 
-/// Every JSON route.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Every JSON route, and `/openapi.json` describing them, built from the same `routes!` calls.
+/// The document is encoded here, once; failing that, the application does not start.
+pub fn router() -> Result<Router<AppState>, serde_json::Error> {
+    let (routes, mut openapi) = docs::base()
         .merge(v1::router())
         .merge(seed::router())
-        .merge(docs::router())
+        .split_for_parts();
+    docs::document_shared_layers(&mut openapi);
+    let document = docs::encode(&openapi)?;
+    Ok(routes.merge(docs::router(document)))
 }

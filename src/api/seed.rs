@@ -1,19 +1,22 @@
 //! The 2021 seed system's endpoints, unchanged for its clients: same paths, field names,
 //! `yyyymmdd` dates and status codes. Both go through `BookingService` like everything else.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::conditional;
 use super::json;
-use super::problem::{ApiError, set_retry_after, with_cause};
+use super::problem::{ApiError, Problem, set_retry_after, with_cause};
+use super::schemas;
 use crate::booking::BookingRequest;
 use crate::domain::{
     CentreCode, FieldErrors, Person, PersonField, PersonInput, parse_compact_date,
@@ -21,10 +24,23 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/stations/{name}", get(stations))
-        .route("/booking", post(booking))
+/// Both seed routes with their operations, as `v1::router` does it.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(stations))
+        .routes(routes!(booking))
+}
+
+/// The station in a `/stations/{name}` path: a centre code.
+#[derive(Debug, Deserialize)]
+pub struct StationPath {
+    name: String,
+}
+
+impl IntoParams for StationPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![schemas::centre_code_in_path("name")]
+    }
 }
 
 /// One day at one centre, in the seed's shape.
@@ -40,26 +56,26 @@ pub struct StationDay {
     availability: u32,
 }
 
-/// The seed's booking body. Unknown fields are ignored, as the seed did.
+/// The seed's booking body. Unknown fields are ignored, as the seed did; a missing field is
+/// empty, and reported like one.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SeedBooking {
     /// MyKad number (or passport number).
-    #[schema(example = "900127015527")]
+    #[schema(schema_with = schemas::id_number, required = true)]
     mysejahtera_id: String,
-    #[schema(example = "Fadhil")]
+    #[schema(schema_with = schemas::first_name, required = true)]
     first_name: String,
-    #[schema(example = "Yaacob")]
+    #[schema(schema_with = schemas::last_name)]
     last_name: String,
-    #[schema(example = "Kuala Lumpur")]
+    #[schema(schema_with = schemas::address, required = true)]
     address: String,
     /// Centre code.
-    #[schema(example = "PWTC")]
+    #[schema(schema_with = schemas::centre_code, required = true)]
     location: String,
-    #[schema(example = "0123456789")]
+    #[schema(schema_with = schemas::phone, required = true)]
     phone_number: String,
-    /// `yyyymmdd`.
-    #[schema(example = "20210516")]
+    #[schema(schema_with = schemas::compact_date, required = true)]
     date: String,
 }
 
@@ -111,21 +127,26 @@ fn failure(error: ApiError) -> Response {
 }
 
 /// A centre's days in date order with places left (the seed ignored the name; this does not).
-#[utoipa::path(get, path = "/stations/{name}", tag = "seed",
-    params(("name" = String, Path, description = "Centre code, e.g. PWTC")),
+#[utoipa::path(get, path = "/stations/{name}", tag = "seed", operation_id = "seedStationDays",
+    params(StationPath),
     responses(
-        (status = 200, body = [StationDay], headers(
+        (status = 200, description = "One entry per day, in date order", body = [StationDay], headers(
             ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
             ("ETag" = String, description = "Send it back in `If-None-Match` to get 304 while the counts are unchanged"),
             ("X-Availability-Stale" = String, description = "`true` when the store could not be read and older counts are shown"),
         )),
-        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`"),
-        (status = 404, body = SeedFailure),
-        (status = 503, body = SeedFailure),
+        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`", headers(
+            ("ETag" = String, description = "The same tag"),
+            ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
+        )),
+        (status = 400, description = "The name is not UTF-8 once percent-decoded (the router's own plain-text answer)", body = String, content_type = "text/plain"),
+        (status = 404, description = "No centre has this code", body = SeedFailure),
+        (status = 500, description = "`/problems/internal-error`: the answer could not be encoded (a bug)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot be read and there is no earlier snapshot.", body = SeedFailure),
     ))]
 pub async fn stations(
     AxumState(state): AxumState<AppState>,
-    Path(name): Path<String>,
+    Path(StationPath { name }): Path<StationPath>,
     headers: HeaderMap,
 ) -> Response {
     let catalogue = state.service.catalogue();
@@ -159,12 +180,15 @@ pub async fn stations(
 }
 
 /// Books with the seed's payload. The window is the first one that day with places left.
-#[utoipa::path(post, path = "/booking", tag = "seed", request_body = SeedBooking,
+#[utoipa::path(post, path = "/booking", tag = "seed", operation_id = "seedBooking",
+    request_body(content = SeedBooking, description = "Read as JSON whatever its `Content-Type`, as the seed read it."),
     responses(
         (status = 200, description = "Booked and stored", body = SeedBooked),
-        (status = 400, description = "Invalid, sold out, already booked, unknown location or date", body = SeedFailure),
-        (status = 429, description = "Too many booking requests from this address or for this identity number; retry after `Retry-After`", body = SeedFailure),
-        (status = 503, description = "Store unavailable; retry after `Retry-After`", body = SeedFailure),
+        (status = 400, description = "Every client error, as the seed answered them: a field not in its form, an unknown location or date, sold out, already booked, not open or closed; and a body that is not JSON, broke off, or is larger than the server takes (`JKJAV_MAX_BODY_BYTES`). `message` says which.", body = SeedFailure),
+        (status = 429, description = "Too many booking requests from this address or for this identity number", body = SeedFailure, headers(
+            ("Retry-After" = u64, description = "Seconds until this address or identity number may try again"),
+        )),
+        (status = 503, description = "The store did not answer in time, or the booking event could not be encoded; nothing was booked unless a lookup later shows it.", body = SeedFailure),
     ))]
 pub async fn booking(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,

@@ -1,17 +1,20 @@
 //! `/api/v1`: the versioned JSON API. Handlers parse into domain types, call `BookingService`,
 //! and shape its answers; no business rule lives here.
 
+use axum::Json;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::conditional;
-use super::json::ApiJson;
+use super::json::{ApiJson, JsonBodyRefused};
 use super::problem::{ApiError, Problem};
+use super::schemas;
 use crate::booking::BookingRequest;
 use crate::domain::{
     Booking, BookingStatus, CentreCode, FieldErrors, KeyField, Person, PersonField, PersonId,
@@ -20,17 +23,16 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/states", get(list_states))
-        .route("/api/v1/centres", get(list_centres))
-        .route(
-            "/api/v1/centres/{code}/availability",
-            get(centre_availability),
-        )
-        .route("/api/v1/bookings", post(create_booking))
-        .route("/api/v1/bookings/lookup", post(lookup_booking))
-        .route("/api/v1/bookings/cancel", post(cancel_booking))
+/// Every v1 route with its operation; `routes!` takes each path from the handler's
+/// `#[utoipa::path]`, so the router and the document cannot disagree.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_states))
+        .routes(routes!(list_centres))
+        .routes(routes!(centre_availability))
+        .routes(routes!(create_booking))
+        .routes(routes!(lookup_booking))
+        .routes(routes!(cancel_booking))
 }
 
 /// A state or federal territory, with how many centres it has in this campaign.
@@ -86,39 +88,53 @@ pub struct WindowAvailability {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CentresQuery {
-    /// Only centres in this state (a state code such as `selangor`).
+    /// Only centres in this state.
+    #[param(schema_with = schemas::state_code)]
     state: Option<String>,
 }
 
-/// A booking request. All fields are strings; each is checked and reported separately.
+/// The centre in an availability path.
+#[derive(Debug, Deserialize)]
+pub struct CentrePath {
+    code: String,
+}
+
+impl IntoParams for CentrePath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![schemas::centre_code_in_path("code")]
+    }
+}
+
+/// A booking request. Each field's schema states the rule the server checks; all problems are
+/// reported together, each under its field. Fields default to empty so that a missing one is
+/// reported as required with the others, not as a parse failure on its own.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateBooking {
-    #[schema(example = "PWTC")]
+    #[schema(schema_with = schemas::centre_code, required = true)]
     #[serde(default)]
     centre: String,
-    #[schema(example = "2021-05-16")]
+    #[schema(schema_with = schemas::iso_date, required = true)]
     #[serde(default)]
     date: String,
-    #[schema(example = "09:00-12:00")]
+    #[schema(schema_with = schemas::time_window, required = true)]
     #[serde(default)]
     window: String,
-    /// MyKad number (12 digits, dashes optional) or passport number.
-    #[schema(example = "900127-01-5527")]
+    #[schema(schema_with = schemas::id_number, required = true)]
     #[serde(default)]
     id_number: String,
-    #[schema(example = "Fadhil Yaacob")]
+    #[schema(schema_with = schemas::person_name, required = true)]
     #[serde(default)]
     name: String,
-    /// Malaysian mobile number; stored in E.164.
-    #[schema(example = "012-345 6789")]
+    #[schema(schema_with = schemas::phone, required = true)]
     #[serde(default)]
     phone: String,
-    #[schema(example = "Kuala Lumpur")]
+    #[schema(schema_with = schemas::address, required = true)]
     #[serde(default)]
     address: String,
-    #[schema(example = "50480")]
+    #[schema(schema_with = schemas::postcode)]
     postcode: Option<String>,
 }
 
@@ -126,10 +142,10 @@ pub struct CreateBooking {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BookingKey {
-    #[schema(example = "7KQ4M-PX2RD")]
+    #[schema(schema_with = schemas::reference, required = true)]
     #[serde(default)]
     reference: String,
-    #[schema(example = "900127-01-5527")]
+    #[schema(schema_with = schemas::id_number, required = true)]
     #[serde(default)]
     id_number: String,
 }
@@ -212,8 +228,8 @@ pub(crate) fn booking_view(state: &AppState, booking: &Booking) -> BookingView {
 }
 
 /// All 16 states and federal territories, each with its number of centres.
-#[utoipa::path(get, path = "/api/v1/states", tag = "v1",
-    responses((status = 200, body = [StateSummary])))]
+#[utoipa::path(get, path = "/api/v1/states", tag = "v1", operation_id = "listStates",
+    responses((status = 200, description = "Every state and federal territory", body = [StateSummary])))]
 pub async fn list_states(AxumState(state): AxumState<AppState>) -> Json<Vec<StateSummary>> {
     let catalogue = state.service.catalogue();
     Json(
@@ -229,10 +245,10 @@ pub async fn list_states(AxumState(state): AxumState<AppState>) -> Json<Vec<Stat
 }
 
 /// Centres, optionally only those in one state.
-#[utoipa::path(get, path = "/api/v1/centres", tag = "v1", params(CentresQuery),
+#[utoipa::path(get, path = "/api/v1/centres", tag = "v1", operation_id = "listCentres", params(CentresQuery),
     responses(
-        (status = 200, body = [CentreSummary]),
-        (status = 422, description = "Unknown state code", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The centres, in catalogue order", body = [CentreSummary]),
+        (status = 422, description = "`/problems/validation-error`: an unknown state code, or a query parameter other than `state`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_centres(
     AxumState(state): AxumState<AppState>,
@@ -256,20 +272,25 @@ pub async fn list_centres(
 
 /// A centre's dates and time windows with remaining places (at most about a second old).
 #[utoipa::path(get, path = "/api/v1/centres/{code}/availability", tag = "v1",
-    params(("code" = String, Path, description = "Centre code, e.g. PWTC")),
+    operation_id = "getCentreAvailability", params(CentrePath),
     responses(
-        (status = 200, body = CentreAvailability, headers(
+        (status = 200, description = "The centre's dates and windows", body = CentreAvailability, headers(
             ("ETag" = String, description = "Send it back in `If-None-Match` to get 304 while the counts are unchanged"),
             ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
             ("X-Availability-Stale" = String, description = "`true` when the store could not be read and older counts are shown"),
         )),
-        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`"),
-        (status = 404, description = "Unknown centre", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable and no earlier snapshot", body = Problem, content_type = "application/problem+json"),
+        (status = 304, description = "Unchanged since the `ETag` in `If-None-Match`", headers(
+            ("ETag" = String, description = "The same tag"),
+            ("Cache-Control" = String, description = "public, max-age=1, stale-while-revalidate=5"),
+        )),
+        (status = 400, description = "The centre code is not UTF-8 once percent-decoded (the router's own plain-text answer)", body = String, content_type = "text/plain"),
+        (status = 404, description = "`/problems/not-found`: no centre has this code", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`/problems/internal-error`: the answer could not be encoded (a bug)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store cannot be read and there is no earlier snapshot.", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn centre_availability(
     AxumState(state): AxumState<AppState>,
-    Path(code): Path<String>,
+    Path(CentrePath { code }): Path<CentrePath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no centre {code:?}"));
@@ -349,16 +370,25 @@ impl BookingKey {
 }
 
 /// Books a place. 201 only when the booking and its event are stored.
-#[utoipa::path(post, path = "/api/v1/bookings", tag = "v1", request_body = CreateBooking,
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "v1", operation_id = "createBooking",
+    request_body = CreateBooking,
     responses(
-        (status = 201, description = "Booked", body = BookingView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Booked", body = BookingView, links(
+            ("lookup" = (operation_id = "lookupBooking",
+                request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
+                description = "Check the booking later: its reference from this answer, the identity number from this request (the answer shows it redacted).")),
+            ("cancel" = (operation_id = "cancelBooking",
+                request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
+                description = "Cancel the booking and free its place: the same two values.")),
+        )),
         (status = 409, description = "`/problems/sold-out`, `/problems/already-booked`, `/problems/not-open` or `/problems/closed`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`/problems/validation-error` (per-field `errors`) or `/problems/unknown-slot`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`/problems/too-many-requests`: too many booking requests from this address or for this identity number; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable, or `/problems/overloaded`: nothing was booked unless a lookup later shows it; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/problems/validation-error`: per-field `errors` for every field that is missing, unknown, of the wrong type or not in its form; or `/problems/unknown-slot`: the centre has no such date and window", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`/problems/too-many-requests`: too many booking requests from this address or for this identity number", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until this address or identity number may try again"),
+        )),
+        (status = 500, description = "`/problems/internal-error`: the booking event could not be encoded (a bug); nothing was booked", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time; nothing was booked unless a lookup later shows it.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused,
     ))]
 pub async fn create_booking(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
@@ -372,12 +402,18 @@ pub async fn create_booking(
 }
 
 /// Shows a booking to someone who has both its reference and its identity number.
-#[utoipa::path(post, path = "/api/v1/bookings/lookup", tag = "v1", request_body = BookingKey,
+#[utoipa::path(post, path = "/api/v1/bookings/lookup", tag = "v1", operation_id = "lookupBooking",
+    request_body = BookingKey,
     responses(
-        (status = 200, body = BookingView),
-        (status = 404, description = "No booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The booking, confirmed or cancelled", body = BookingView, links(
+            ("cancel" = (operation_id = "cancelBooking",
+                request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
+                description = "Cancel this booking: its reference from this answer, the identity number from this request.")),
+        )),
+        (status = 404, description = "`/problems/not-found`: no booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/problems/validation-error`: `reference` or `idNumber` is missing, of the wrong type or not in its form, or the body has another field", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused,
     ))]
 pub async fn lookup_booking(
     AxumState(state): AxumState<AppState>,
@@ -389,13 +425,16 @@ pub async fn lookup_booking(
 }
 
 /// Cancels a booking and frees its place; the person may book again.
-#[utoipa::path(post, path = "/api/v1/bookings/cancel", tag = "v1", request_body = BookingKey,
+#[utoipa::path(post, path = "/api/v1/bookings/cancel", tag = "v1", operation_id = "cancelBooking",
+    request_body = BookingKey,
     responses(
         (status = 200, description = "Cancelled", body = BookingView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`/problems/not-found`: no booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`/problems/already-cancelled`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/problems/validation-error`: `reference` or `idNumber` is missing, of the wrong type or not in its form, or the body has another field", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`/problems/internal-error`: the cancellation event could not be encoded (a bug); nothing was cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time; a lookup shows whether the booking was cancelled.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused,
     ))]
 pub async fn cancel_booking(
     AxumState(state): AxumState<AppState>,

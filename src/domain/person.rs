@@ -36,6 +36,10 @@ fn is_place_of_birth_code(code: u8) -> bool {
 }
 
 impl PersonId {
+    /// A passport number's length in letters and digits (separators aside): the API's schema
+    /// states the same bound.
+    pub const PASSPORT_LEN: std::ops::RangeInclusive<usize> = 6..=20;
+
     /// Parses a MyKad number (`900127-01-5527`, dashes and spaces optional) or a passport number.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         Self::parse_on(raw, today_in_malaysia())
@@ -59,7 +63,7 @@ impl PersonId {
                 "may contain only digits (MyKad) or letters and digits (passport)",
             ));
         }
-        if !(6..=20).contains(&compact.len()) {
+        if !Self::PASSPORT_LEN.contains(&compact.len()) {
             return Err(ParseError::new(
                 "a passport number has between 6 and 20 letters and digits",
             ));
@@ -192,8 +196,11 @@ fn clean_text(raw: &str, max_chars: usize, what: &'static str) -> Result<String,
 pub struct PersonName(String);
 
 impl PersonName {
+    /// The longest name, in characters once spaces are tidied; the API's schema states it too.
+    pub const MAX_CHARS: usize = 100;
+
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        clean_text(raw, 100, "a name").map(Self)
+        clean_text(raw, Self::MAX_CHARS, "a name").map(Self)
     }
 }
 
@@ -203,8 +210,11 @@ impl PersonName {
 pub struct Address(String);
 
 impl Address {
+    /// The longest address, in characters once spaces are tidied; the API's schema states it too.
+    pub const MAX_CHARS: usize = 200;
+
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        clean_text(raw, 200, "an address").map(Self)
+        clean_text(raw, Self::MAX_CHARS, "an address").map(Self)
     }
 }
 

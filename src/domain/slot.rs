@@ -126,10 +126,13 @@ impl From<State> for String {
 pub struct CentreCode(String);
 
 impl CentreCode {
+    /// A code's length; the API's schema states the same bound.
+    pub const LEN: std::ops::RangeInclusive<usize> = 2..=16;
+
     /// Case-insensitive: `/stations/pwtc` finds `PWTC`.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let code = raw.trim().to_ascii_uppercase();
-        let valid = (2..=16).contains(&code.len())
+        let valid = Self::LEN.contains(&code.len())
             && code
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');

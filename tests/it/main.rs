@@ -9,6 +9,7 @@ mod html;
 mod layers;
 mod limits;
 mod metrics;
+mod openapi;
 mod probe;
 mod process;
 mod resilience;
