@@ -74,12 +74,14 @@ bench: bench-deps
 	cargo build --release -j$(CARGO_JOBS)
 	python3 bench/bench.py
 
-## The same loads against this checkout and an earlier revision (BASE, default the commit before
-## the issue-9 reshaping), side by side in one run: bench/compare.md and the README's figures.
+## The same loads against this checkout (or the revision NEW) and an earlier revision (BASE,
+## default the commit before the issue-9 reshaping), side by side in one run: bench/compare.md
+## and the README's figures.
 BASE ?= 1fd8724
+NEW ?=
 bench-compare: bench-deps
-	cargo build --release -j$(CARGO_JOBS)
-	cd bench && BASE=$(BASE) CARGO_JOBS=$(CARGO_JOBS) python3 compare.py
+	@if [ -z "$(NEW)" ]; then cargo build --release -j$(CARGO_JOBS); fi
+	cd bench && BASE=$(BASE) NEW=$(NEW) CARGO_JOBS=$(CARGO_JOBS) python3 compare.py
 
 ## The seed's two README load tests, against a running server (`make run-seed` in another
 ## terminal, or set URL).

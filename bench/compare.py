@@ -3,7 +3,8 @@
 
 A change that should not cost speed (a refactoring) is measured against the build before it:
 BASE (a git revision, default the commit before the reshaping of issue 9) is built in a
-temporary worktree, and both release binaries run side by side, each with its own redis-server
+temporary worktree — and NEW too when given (default: this checkout's release build) — and both
+release binaries run side by side, each with its own redis-server
 on free loopback ports. Each round runs every load once against the old build and once against
 the new one, alternating which goes first, so both see the same machine; the table reports
 medians over the rounds and the ratio new/old. Writes bench/compare.md and the README section
@@ -71,12 +72,20 @@ def main():
     for tool in ("wrk", "redis-server", "redis-cli"):
         b.need(tool)
     rev = os.environ.get("BASE", "1fd8724")
-    new_binary = b.ROOT / "target" / "release" / "jkjav"
-    if not new_binary.exists():
-        sys.exit("bench-compare: build first: cargo build --release")
+    new_rev = os.environ.get("NEW", "")
+    built = []
+    if new_rev:
+        where_new, new_binary = build_base(new_rev)
+        built.append(where_new)
+        head = new_rev
+    else:
+        new_binary = b.ROOT / "target" / "release" / "jkjav"
+        if not new_binary.exists():
+            sys.exit("bench-compare: build first: cargo build --release")
+        head = subprocess.run(["git", "-C", str(b.ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True).stdout.strip()
     where, old_binary = build_base(rev)
-    head = subprocess.run(["git", "-C", str(b.ROOT), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip()
+    built.append(where)
     benches = {"old": b.Bench(old_binary), "new": b.Bench(new_binary)}
     results = {(label, load[0]): [] for label in benches for load in LOADS}
     try:
@@ -94,7 +103,8 @@ def main():
     finally:
         for bench in benches.values():
             bench.stop()
-        drop_base(where)
+        for place in built:
+            drop_base(place)
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {b.machine()}: `{rev}` (old) against `{head}` "
         f"(new), both release builds with their own redis-server, {ROUNDS} rounds of "
