@@ -3,6 +3,7 @@
 
 mod api;
 mod conformance;
+mod cross_site;
 mod events;
 mod harness;
 mod html;
