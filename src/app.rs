@@ -139,7 +139,7 @@ impl Application {
         let limits = Arc::new(Limits {
             booking_posts_per_ip: KeyedLimiter::new(config.booking_posts_per_ip_per_min),
             client_ip: ClientIpSource {
-                trusted_proxy_hops: config.trusted_proxy_hops,
+                trusted_proxies: config.trusted_proxies.clone(),
             },
             shedder: Shedder::new(config.max_in_flight, metrics),
         });
@@ -285,7 +285,9 @@ pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Result<Rout
             refusals.render(Refusal::NotFound, &RequestHead::of(&request))
         })
         .layer(from_fn_with_state(state.clone(), middleware::bound_request_time))
+        .layer(from_fn_with_state(state.clone(), middleware::refuse_cross_site))
         .layer(from_fn_with_state(state.clone(), shared::limits::limit_headers))
+        .layer(from_fn_with_state(state.clone(), shared::client::identify_client))
         .layer(from_fn_with_state(state, middleware::record_request))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))

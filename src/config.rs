@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -148,20 +149,30 @@ pub struct ServeConfig {
     )]
     pub booking_attempts_per_id_per_min: u32,
 
-    /// Reverse proxies in front of this server that append the client address to
-    /// X-Forwarded-For. 0: the TCP peer address is the client, and X-Forwarded-For is ignored
-    /// (clients can write anything in it).
-    #[arg(long, env = "JKJAV_TRUSTED_PROXY_HOPS", default_value_t = 0)]
-    pub trusted_proxy_hops: usize,
+    /// Address ranges (CIDRs, comma-separated, e.g. `10.0.0.0/8,fd00::/8`; a bare address is
+    /// a range of one) of the reverse proxies in front of this server. Only a request whose TCP
+    /// peer is in one of them has its `X-Forwarded-For` and `X-Forwarded-Proto` believed: the
+    /// client is the first address from the right of `X-Forwarded-For` that is not a trusted
+    /// proxy. Empty: the TCP peer is the client and both headers are ignored (anyone can
+    /// write them).
+    #[arg(long, env = "JKJAV_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 
     /// On SIGTERM/Ctrl-C, how long in-flight requests get to finish.
     #[arg(long, env = "JKJAV_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 
-    /// Mark the web pages' cookies `Secure` (only sent over https). Also done per request when
-    /// a proxy says `X-Forwarded-Proto: https`; set this when TLS ends before such a proxy.
+    /// The site is served over https (TLS ends in front of this server): the web pages'
+    /// cookies are `Secure` and named with the `__Host-` prefix, and every answer carries
+    /// `Strict-Transport-Security`. Also done per request when a trusted proxy
+    /// (`JKJAV_TRUSTED_PROXIES`) says `X-Forwarded-Proto: https`.
     #[arg(long, env = "JKJAV_SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// `max-age` of the `Strict-Transport-Security` header sent over https, in seconds: how
+    /// long browsers refuse plain http to this site. Start small when first turning https on.
+    #[arg(long, env = "JKJAV_HSTS_MAX_AGE_SECS", default_value_t = 31_536_000)]
+    pub hsts_max_age_secs: u64,
 
     /// Secret (at least 32 characters) that signs the booking pass cookie the web pages give
     /// after a booking or a check. Every instance behind one address needs the same one; unset,
@@ -194,6 +205,42 @@ impl std::str::FromStr for Secret {
             return Err("must be at least 32 characters".into());
         }
         Ok(Self(value.to_owned()))
+    }
+}
+
+/// The address ranges of trusted reverse proxies (`JKJAV_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Whether `ip` is in one of the ranges (an IPv4 address written as IPv6, `::ffff:a.b.c.d`,
+    /// as the IPv4 address it is).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|range| range.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|range| !range.is_empty())
+            .map(|range| {
+                range
+                    .parse::<IpNet>()
+                    .or_else(|_| range.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("{range:?} is not an address range like 10.0.0.0/8"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 }
 
@@ -238,9 +285,10 @@ impl ServeConfig {
             max_header_bytes: 16 * 1024,
             booking_posts_per_ip_per_min: 600,
             booking_attempts_per_id_per_min: 10,
-            trusted_proxy_hops: 0,
+            trusted_proxies: TrustedProxies::default(),
             shutdown_grace_secs: 20,
             secure_cookies: false,
+            hsts_max_age_secs: 31_536_000,
             cookie_key: None,
         }
     }
@@ -268,6 +316,20 @@ mod tests {
             format!("{parsed:?}"),
             format!("{:?}", ServeConfig::defaults())
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_ranges_or_single_addresses_and_ipv4_written_as_ipv6_is_ipv4() {
+        let proxies: TrustedProxies = " 10.0.0.0/8, 192.168.1.7 ,fd00::/8,".parse().unwrap();
+        for inside in ["10.1.2.3", "192.168.1.7", "fd12::1", "::ffff:10.9.9.9"] {
+            assert!(proxies.contains(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["11.0.0.1", "192.168.1.8", "fe80::1", "::ffff:11.0.0.1"] {
+            assert!(!proxies.contains(outside.parse().unwrap()), "{outside}");
+        }
+        assert!("".parse::<TrustedProxies>().unwrap().is_empty());
+        assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
+        assert!("proxy.internal".parse::<TrustedProxies>().is_err());
     }
 
     #[test]

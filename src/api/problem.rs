@@ -75,6 +75,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the request headers are larger than {0} bytes")]
     HeadersTooLarge(usize),
+    /// A browser says a page of another site sent this request.
+    #[error("a page of another site cannot send this request (Sec-Fetch-Site: cross-site)")]
+    CrossSite,
     /// A bug on this side; the cause is logged, never sent.
     #[error("internal error")]
     Internal { cause: String },
@@ -115,6 +118,7 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Book(BookError::Event(_))
             | Self::Lookup(LookupError::Event(_))
             | Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -148,6 +152,7 @@ impl ApiError {
                 ("too-many-requests", "Too many requests")
             }
             Self::HeadersTooLarge(_) => ("headers-too-large", "Request headers too large"),
+            Self::CrossSite => ("cross-site-request", "Cross-site request refused"),
             Self::Overloaded => ("overloaded", "Too busy right now"),
             Self::Book(BookError::Event(_))
             | Self::Lookup(LookupError::Event(_))
@@ -299,6 +304,7 @@ impl RefusalPages for ProblemRefusals {
             },
             Refusal::HeadersTooLarge { max_bytes } => ApiError::HeadersTooLarge(max_bytes),
             Refusal::NotFound => ApiError::NotFound("there is nothing at this address".into()),
+            Refusal::CrossSite => ApiError::CrossSite,
         }
         .into_response()
     }
@@ -321,6 +327,7 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::HeadersTooLarge(1),
+            ApiError::CrossSite,
             ApiError::Book(BookError::SoldOut),
             ApiError::Lookup(LookupError::AlreadyCancelled),
         ];

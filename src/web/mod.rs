@@ -127,6 +127,8 @@ impl RefusalPages for PageRefusals {
                 NoticeKind::HeadersTooLarge,
             ),
             Refusal::NotFound => (StatusCode::NOT_FOUND, NoticeKind::NotFound),
+            // The "send the form from its own page" page: what a cross-site form needs to hear.
+            Refusal::CrossSite => (StatusCode::FORBIDDEN, NoticeKind::Forbidden),
         };
         ctx.notice(status, notice)
     }

@@ -444,6 +444,7 @@ async fn seed_bookings_with_bad_fields_fail_in_the_seed_shape() {
     let response = app
         .client
         .post(app.url("/booking"))
+        .header("content-type", "application/json")
         .body(bad)
         .send()
         .await
@@ -460,6 +461,7 @@ async fn seed_bookings_with_bad_fields_fail_in_the_seed_shape() {
     let body: Value = app
         .client
         .post(app.url("/booking"))
+        .header("content-type", "application/json")
         .body(nowhere)
         .send()
         .await
@@ -474,6 +476,7 @@ async fn seed_bookings_with_bad_fields_fail_in_the_seed_shape() {
     let broken = app
         .client
         .post(app.url("/booking"))
+        .header("content-type", "application/json")
         .body("{")
         .send()
         .await
