@@ -155,8 +155,9 @@ class Bench:
             "JKJAV_CATALOGUE": str(ROOT / "data" / "bench.toml"),
             # Production's level: a log line per request would be the benchmark's bottleneck.
             "JKJAV_LOG": "warn",
-            # All load comes from 127.0.0.1; in production this limit is per client address.
+            # All load comes from 127.0.0.1; in production these limits are per client address.
             "JKJAV_BOOKING_POSTS_PER_IP_PER_MIN": "0",
+            "JKJAV_MAX_CONNECTIONS_PER_CLIENT": "0",
         })
         env.pop("KAFKA_BROKERS", None)
         self.app = subprocess.Popen(

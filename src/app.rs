@@ -27,6 +27,7 @@ use crate::events::publisher::{
 use crate::events::relay::{Relay, RelayOptions};
 use crate::http::limits::{ClientIpSource, Limits, Shedder};
 use crate::http::middleware::{self, RetryAfter};
+use crate::http::serve::{Connections, Server};
 use crate::http::{self as shared, AppState, Refusal, Refusals, RequestHead};
 use crate::limiter::KeyedLimiter;
 use crate::metrics::Metrics;
@@ -56,8 +57,7 @@ pub enum BuildError {
 /// A bound listener plus everything it serves.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
+    public: Server,
     service: BookingService,
     shutdown_grace: Duration,
     relay: Relay,
@@ -131,18 +131,23 @@ impl Application {
                 tracing::info!("catalogue loaded into the store");
             });
         }
-        let addr = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| BuildError::Bind { addr, source })?;
+        let listener = bind(SocketAddr::new(config.host, config.port)).await?;
         let shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
+        let public_connections = Connections::new(
+            config.max_connections,
+            config.max_connections_per_client,
+            config.trusted_proxies.clone(),
+            Some(Arc::clone(&metrics)),
+        );
         let limits = Arc::new(Limits {
             booking_posts_per_ip: KeyedLimiter::new(config.booking_posts_per_ip_per_min),
             client_ip: ClientIpSource {
                 trusted_proxies: config.trusted_proxies.clone(),
             },
             shedder: Shedder::new(config.max_in_flight, metrics),
+            connections: Arc::clone(&public_connections),
         });
+        let header_read_timeout = config.header_read_timeout();
         let refusals = Refusals {
             api: Arc::new(ProblemRefusals),
             web: Arc::new(PageRefusals {
@@ -157,8 +162,12 @@ impl Application {
             refusals,
         };
         Ok(Self {
-            listener,
-            router: router(state, pass_key)?,
+            public: Server {
+                listener,
+                router: router(state, pass_key)?,
+                connections: public_connections,
+                header_read_timeout,
+            },
             service,
             shutdown_grace,
             relay,
@@ -167,12 +176,13 @@ impl Application {
 
     /// The router alone, for tests that call it in process (`tower::ServiceExt::oneshot`).
     pub fn router(&self) -> Router {
-        self.router.clone()
+        self.public.router.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         // A bound listener always has an address; fall back to unspecified rather than panic.
-        self.listener
+        self.public
+            .listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
@@ -194,26 +204,11 @@ impl Application {
     ) -> std::io::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let relay = tokio::spawn(self.relay.run(rx.clone()));
-        let grace = self.shutdown_grace;
-        // Connection info gives the rate limits the peer address.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+        tokio::spawn(async move {
             shutdown.await;
             let _ = tx.send(true);
         });
-        let mut rx_grace = rx;
-        let served = tokio::select! {
-            result = server => result,
-            _ = async move {
-                let _ = rx_grace.wait_for(|stopping| *stopping).await;
-                tokio::time::sleep(grace).await;
-            } => {
-                tracing::warn!(?grace, "shutdown grace period over; dropping remaining connections");
-                Ok(())
-            }
-        };
+        let served = self.public.run(rx, self.shutdown_grace).await;
         if tokio::time::timeout(Duration::from_secs(15), relay)
             .await
             .is_err()
@@ -222,6 +217,12 @@ impl Application {
         }
         served
     }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, BuildError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| BuildError::Bind { addr, source })
 }
 
 /// Kafka when brokers are configured (topic created if missing), the log otherwise.
@@ -285,6 +286,8 @@ pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Result<Rout
             refusals.render(Refusal::NotFound, &RequestHead::of(&request))
         })
         .layer(from_fn_with_state(state.clone(), middleware::bound_request_time))
+        // The body is read before the in-flight permit is taken and the request's time starts.
+        .layer(from_fn_with_state(state.clone(), shared::limits::read_body))
         .layer(from_fn_with_state(state.clone(), middleware::refuse_cross_site))
         .layer(from_fn_with_state(state.clone(), shared::limits::limit_headers))
         .layer(from_fn_with_state(state.clone(), shared::client::identify_client))

@@ -130,6 +130,36 @@ pub struct ServeConfig {
     #[arg(long, env = "JKJAV_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
     pub max_header_bytes: usize,
 
+    /// Time a client has to send a request's head (request line and headers), counted from
+    /// when the connection starts waiting for it, so this also ends an idle keep-alive
+    /// connection. Past it the connection is closed: a head trickled a line at a time holds
+    /// nothing for long.
+    #[arg(long, env = "JKJAV_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// Time a client has to send a request's body once its head is in; past it 408. The body
+    /// is read before the request takes an in-flight permit, so a slow body holds none.
+    #[arg(long, env = "JKJAV_BODY_READ_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_ms: u64,
+
+    /// Connections open at once, on each listener; a connection past it is closed at once.
+    /// 0: no cap.
+    #[arg(long, env = "JKJAV_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Connections open at once from one client address (an IPv6 client: its /64); past it a
+    /// new connection from that address is closed at once. Generous: thousands of phones can
+    /// share one carrier-NAT address, each browser opening up to six. Trusted proxies
+    /// (`JKJAV_TRUSTED_PROXIES`) carry many clients and are not capped. 0: no cap.
+    #[arg(
+        long,
+        env = "JKJAV_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 1_000
+    )]
+    pub max_connections_per_client: usize,
+
     /// Booking POSTs per client IP per minute, all booking endpoints together; a client may use
     /// the whole minute's allowance at once. Generous because many phones share one carrier-NAT
     /// address. Past it: 429 + Retry-After. 0 turns the limit off.
@@ -253,6 +283,14 @@ impl ServeConfig {
         Duration::from_millis(self.request_timeout_ms)
     }
 
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
+    }
+
     pub fn snapshot_max_age(&self) -> Duration {
         Duration::from_millis(self.snapshot_max_age_ms)
     }
@@ -283,6 +321,10 @@ impl ServeConfig {
             snapshot_max_age_ms: 1_000,
             max_in_flight: 1024,
             max_header_bytes: 16 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            max_connections: 10_000,
+            max_connections_per_client: 1_000,
             booking_posts_per_ip_per_min: 600,
             booking_attempts_per_id_per_min: 10,
             trusted_proxies: TrustedProxies::default(),

@@ -68,6 +68,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         outbox_oldest_age: outbox.and_then(|o| o.oldest_age),
         in_flight: shedder.in_flight() as u64,
         in_flight_limit: shedder.limit() as u64,
+        open_connections: state.limits.connections.open() as u64,
     });
     match rendered {
         Ok(text) => (

@@ -1,6 +1,7 @@
-//! Protective limits at the HTTP edge: the in-flight bound that sheds load with 503, the
-//! per-client booking limit (429) and the header size limit (431). (Who the client is comes
-//! from `client`; the per-identity attempt limit is the booking service's.)
+//! Protective limits at the HTTP edge: the body read in full before anything else (408 past its
+//! time), the in-flight bound that sheds load with 503, the per-client booking limit (429) and
+//! the header size limit (431). (Connection caps are `serve`'s; the per-identity attempt limit is
+//! the booking service's.)
 //!
 //! Each answers at once: past the machine's capacity a quick "try again in N seconds" serves
 //! people better than a queue that ends in timeouts.
@@ -8,16 +9,19 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
 pub use super::client::ClientIpSource;
 use super::client::{Client, client_key};
 use super::refusal::{Refusal, RequestHead};
+use super::serve::Connections;
 use super::state::AppState;
 use crate::limiter::{KeyedLimiter, retry_after};
 use crate::metrics::{Limit, Metrics};
@@ -29,6 +33,8 @@ pub struct Limits {
     pub booking_posts_per_ip: KeyedLimiter,
     pub client_ip: ClientIpSource,
     pub shedder: Shedder,
+    /// The public listener's open connections, for the metrics.
+    pub connections: Arc<Connections>,
 }
 
 /// Extracting it spends one of the client IP's booking POSTs. Booking handlers take it as
@@ -118,6 +124,56 @@ impl Shedder {
     pub fn limit(&self) -> usize {
         self.limit
     }
+}
+
+/// Middleware, outside the in-flight bound: reads the whole body before the request goes on, so
+/// a slow body holds a connection but never an in-flight permit. Past the body-read timeout the
+/// answer is 408 and the connection closes. It reads at most a little past the size limit: a
+/// larger body goes on cut there, and the front end's own extractor refuses it in its own shape
+/// (a 413 problem, the seed's 400, a page).
+pub async fn read_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    if body.is_end_stream() {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let limit = state.config.max_body_bytes;
+    let time = state.config.body_read_timeout();
+    match tokio::time::timeout(time, buffer(body, limit)).await {
+        Ok(body) => next.run(Request::from_parts(parts, body)).await,
+        Err(_) => {
+            let request = Request::from_parts(parts, Body::empty());
+            let mut response = state
+                .refusals
+                .render(Refusal::BodyTimedOut, &RequestHead::of(&request));
+            // The rest of the body may still come: this connection has nothing more to say.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+/// The body in memory, or as much of it as arrived before it broke (then the error follows, for
+/// the extractor to report), or its first chunks once they pass `limit`.
+async fn buffer(body: Body, limit: usize) -> Body {
+    let mut stream = body.into_data_stream();
+    let mut buffered: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(data) => {
+                buffered.extend_from_slice(&data);
+                if buffered.len() > limit {
+                    break;
+                }
+            }
+            Err(error) => {
+                let parts: [Result<Bytes, axum::Error>; 2] = [Ok(buffered.into()), Err(error)];
+                return Body::from_stream(futures_util::stream::iter(parts));
+            }
+        }
+    }
+    Body::from(buffered)
 }
 
 /// Middleware: holds a permit for the whole request, or sheds it.

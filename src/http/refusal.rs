@@ -22,6 +22,8 @@ pub enum Refusal {
     HeadersTooLarge { max_bytes: usize },
     /// Nothing answers at this address: 404.
     NotFound,
+    /// The request body did not arrive in time: 408.
+    BodyTimedOut,
     /// A state-changing request sent by a page of another site (`Sec-Fetch-Site: cross-site`):
     /// 403.
     CrossSite,

@@ -15,6 +15,7 @@ mod probe;
 mod process;
 mod resilience;
 mod scrape;
+mod slow_clients;
 mod snapshot;
 mod tansu;
 mod web;
