@@ -54,10 +54,12 @@ pub enum BuildError {
     },
 }
 
-/// A bound listener plus everything it serves.
+/// The two bound listeners (the public one and the operators') plus everything they serve.
 #[derive(Debug)]
 pub struct Application {
     public: Server,
+    /// `/metrics` and the detailed `/readyz`, on `JKJAV_ADMIN_ADDR`.
+    admin: Server,
     service: BookingService,
     shutdown_grace: Duration,
     relay: Relay,
@@ -132,13 +134,18 @@ impl Application {
             });
         }
         let listener = bind(SocketAddr::new(config.host, config.port)).await?;
+        let admin_listener = bind(config.admin_addr).await?;
         let shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
-        let public_connections = Connections::new(
-            config.max_connections,
-            config.max_connections_per_client,
-            config.trusted_proxies.clone(),
-            Some(Arc::clone(&metrics)),
-        );
+        let connections = |metrics| {
+            Connections::new(
+                config.max_connections,
+                config.max_connections_per_client,
+                config.trusted_proxies.clone(),
+                metrics,
+            )
+        };
+        let (public_connections, admin_connections) =
+            (connections(Some(Arc::clone(&metrics))), connections(None));
         let limits = Arc::new(Limits {
             booking_posts_per_ip: KeyedLimiter::new(config.booking_posts_per_ip_per_min),
             client_ip: ClientIpSource {
@@ -164,8 +171,14 @@ impl Application {
         Ok(Self {
             public: Server {
                 listener,
-                router: router(state, pass_key)?,
+                router: router(state.clone(), pass_key)?,
                 connections: public_connections,
+                header_read_timeout,
+            },
+            admin: Server {
+                listener: admin_listener,
+                router: shared::health::admin_router().with_state(state),
+                connections: admin_connections,
                 header_read_timeout,
             },
             service,
@@ -174,17 +187,19 @@ impl Application {
         })
     }
 
-    /// The router alone, for tests that call it in process (`tower::ServiceExt::oneshot`).
+    /// The public router alone, for tests that call it in process (`tower::ServiceExt::oneshot`).
     pub fn router(&self) -> Router {
         self.public.router.clone()
     }
 
+    /// The public listener's address.
     pub fn local_addr(&self) -> SocketAddr {
-        // A bound listener always has an address; fall back to unspecified rather than panic.
-        self.public
-            .listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        local_addr(&self.public.listener)
+    }
+
+    /// The operators' listener's address (`/metrics`, the detailed `/readyz`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        local_addr(&self.admin.listener)
     }
 
     pub fn service(&self) -> &BookingService {
@@ -196,8 +211,9 @@ impl Application {
         &self.relay
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish for up to the
-    /// configured grace period; the relay then finishes its round and flushes the producer.
+    /// Serves both listeners until `shutdown` completes, then lets in-flight requests finish for
+    /// up to the configured grace period; the relay then finishes its round and flushes the
+    /// producer.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -208,14 +224,18 @@ impl Application {
             shutdown.await;
             let _ = tx.send(true);
         });
-        let served = self.public.run(rx, self.shutdown_grace).await;
+        let grace = self.shutdown_grace;
+        let (public, admin) = tokio::join!(
+            self.public.run(rx.clone(), grace),
+            self.admin.run(rx, grace)
+        );
         if tokio::time::timeout(Duration::from_secs(15), relay)
             .await
             .is_err()
         {
             tracing::warn!("the outbox relay did not stop in time; its events stay in the outbox");
         }
-        served
+        public.and(admin)
     }
 }
 
@@ -223,6 +243,13 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, BuildError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| BuildError::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener) -> SocketAddr {
+    // A bound listener always has an address; fall back to unspecified rather than panic.
+    listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
 /// Kafka when brokers are configured (topic created if missing), the log otherwise.
@@ -278,10 +305,10 @@ pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Result<Rout
         .merge(api.with_state(state.clone()))
         .merge(web::router(web))
         .merge(shared::assets::router())
-        // Everything above is shed past the in-flight bound; the operators' routes below are
-        // not, so probes and scrapes still answer while the service sheds.
+        // Everything above is shed past the in-flight bound; the health routes below are not,
+        // so probes still answer while the service sheds.
         .route_layer(from_fn_with_state(state.clone(), shared::limits::shed_load))
-        .merge(shared::health::router().with_state(state.clone()))
+        .merge(shared::health::public_router().with_state(state.clone()))
         .fallback(move |request: Request| async move {
             refusals.render(Refusal::NotFound, &RequestHead::of(&request))
         })

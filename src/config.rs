@@ -1,6 +1,6 @@
 //! Configuration: every setting is a flag and an environment variable (see the README's table).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -204,6 +204,12 @@ pub struct ServeConfig {
     #[arg(long, env = "JKJAV_HSTS_MAX_AGE_SECS", default_value_t = 31_536_000)]
     pub hsts_max_age_secs: u64,
 
+    /// Listen address of the operators' endpoints: `/metrics` and the detailed `/readyz`
+    /// (store error, outbox backlog), which the public address does not serve. Loopback by
+    /// default; to scrape from elsewhere, listen on a private interface, never a public one.
+    #[arg(long, env = "JKJAV_ADMIN_ADDR", default_value = "127.0.0.1:9091")]
+    pub admin_addr: SocketAddr,
+
     /// Secret (at least 32 characters) that signs the booking pass cookie the web pages give
     /// after a booking or a check. Every instance behind one address needs the same one; unset,
     /// each process makes its own, so passes do not survive a restart.
@@ -331,6 +337,7 @@ impl ServeConfig {
             shutdown_grace_secs: 20,
             secure_cookies: false,
             hsts_max_age_secs: 31_536_000,
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 9091)),
             cookie_key: None,
         }
     }
@@ -372,6 +379,11 @@ mod tests {
         assert!("".parse::<TrustedProxies>().unwrap().is_empty());
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
         assert!("proxy.internal".parse::<TrustedProxies>().is_err());
+    }
+
+    #[test]
+    fn the_operators_endpoints_listen_on_loopback_unless_told_otherwise() {
+        assert!(ServeConfig::defaults().admin_addr.ip().is_loopback());
     }
 
     #[test]

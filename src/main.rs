@@ -29,6 +29,8 @@ async fn main() -> std::process::ExitCode {
         addr.to_string()
     };
     tracing::info!(%addr, "jkjav is listening: open http://{shown}/ (API reference at /docs)");
+    let admin = app.admin_addr();
+    tracing::info!(%admin, "operators' endpoints: http://{admin}/metrics and /readyz");
     match app.run_until(shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");

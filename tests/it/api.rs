@@ -582,7 +582,9 @@ async fn health_and_readiness_report_on_the_store() {
     assert_eq!(ready.status(), StatusCode::OK);
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["ready"], true);
-    assert_eq!(ready["catalogueSynced"], true);
+    let detailed: Value = app.admin_get("/readyz").await.json().await.unwrap();
+    assert_eq!(detailed["ready"], true);
+    assert_eq!(detailed["catalogueSynced"], true);
 }
 
 #[tokio::test]

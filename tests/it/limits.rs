@@ -72,7 +72,7 @@ async fn past_the_in_flight_bound_requests_get_503_at_once_and_the_accepted_ones
     );
     // Operators still see the service while it sheds.
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     assert!(
         sample(
             &parse_openmetrics(&metrics),
@@ -220,7 +220,7 @@ async fn booking_attempts_past_the_per_identity_limit_get_429_with_retry_after()
         .status(),
         StatusCode::CREATED
     );
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     let samples = parse_openmetrics(&metrics);
     assert!(
         sample(

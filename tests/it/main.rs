@@ -11,6 +11,7 @@ mod layers;
 mod limits;
 mod metrics;
 mod openapi;
+mod operators;
 mod probe;
 mod process;
 mod resilience;

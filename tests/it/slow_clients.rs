@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::harness::{TestApp, catalogue};
+use crate::scrape::{parse_openmetrics, sample};
 
 /// Every wait here ends by this deadline: a server that never answers fails the test rather
 /// than hanging it.
@@ -277,6 +278,14 @@ async fn past_the_connection_caps_new_connections_are_closed_while_other_clients
         is_refused(&mut fourth).await,
         "the total cap let a fourth in"
     );
+
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
+    let samples = parse_openmetrics(&metrics);
+    for cap in ["per_client", "total"] {
+        let refused = sample(&samples, "jkjav_connections_refused_total", &[("cap", cap)]);
+        assert_eq!(refused, 1.0, "{cap}");
+    }
+    assert_eq!(sample(&samples, "jkjav_open_connections", &[]), 3.0);
 
     // A connection that ends frees its place.
     drop(first);
