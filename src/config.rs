@@ -217,6 +217,23 @@ pub struct ServeConfig {
     pub cookie_key: Option<Secret>,
 }
 
+/// Settings no longer read, and what replaces each. One still set means a deployment written for
+/// an older version: started anyway, it would run without the replacement (behind a proxy,
+/// every client would share the proxy's allowances), so the server refuses to start instead.
+const REMOVED: &[(&str, &str)] = &[(
+    "JKJAV_TRUSTED_PROXY_HOPS",
+    "set JKJAV_TRUSTED_PROXIES to the proxies' address ranges instead (e.g. 10.0.0.0/8)",
+)];
+
+/// What to tell the operator about each removed setting that `env` still has.
+pub fn removed_settings(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<String> {
+    REMOVED
+        .iter()
+        .filter(|(name, _)| env(name).is_some())
+        .map(|(name, instead)| format!("{name} is no longer read: {instead}"))
+        .collect()
+}
+
 /// A configuration value that must never be printed: its `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -379,6 +396,15 @@ mod tests {
         assert!("".parse::<TrustedProxies>().unwrap().is_empty());
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
         assert!("proxy.internal".parse::<TrustedProxies>().is_err());
+    }
+
+    #[test]
+    fn a_removed_setting_still_set_is_named_with_its_replacement() {
+        let old = |name: &str| (name == "JKJAV_TRUSTED_PROXY_HOPS").then(|| "1".into());
+        let found = removed_settings(old);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("JKJAV_TRUSTED_PROXIES"), "{found:?}");
+        assert!(removed_settings(|_| None).is_empty());
     }
 
     #[test]
