@@ -1,7 +1,7 @@
-//! Protective limits at the HTTP edge: the body read in full before anything else (408 past its
-//! time), the in-flight bound that sheds load with 503, the per-client booking limit (429) and
-//! the header size limit (431). (Connection caps are `serve`'s; the per-identity attempt limit is
-//! the booking service's.)
+//! Protective limits at the HTTP edge: the body read in full before an in-flight permit is
+//! taken (408 past its time), the in-flight bound that sheds load with 503, the per-client
+//! booking limit (429) and the header size limit (431). (Connection caps are `serve`'s; the
+//! per-identity attempt limit is the booking service's.)
 //!
 //! Each answers at once: past the machine's capacity a quick "try again in N seconds" serves
 //! people better than a queue that ends in timeouts.

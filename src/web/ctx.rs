@@ -19,8 +19,8 @@ use crate::http::client::Client;
 /// subdomain or a plain-http page cannot plant one (say, a CSRF token of its choosing).
 #[derive(Debug, Clone, Copy)]
 pub struct CookieName {
-    pub plain: &'static str,
-    pub host_only: &'static str,
+    plain: &'static str,
+    host_only: &'static str,
 }
 
 impl CookieName {
