@@ -132,6 +132,9 @@ class Bench:
         self.redis_port = free_port()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # The operators' listener: /metrics is not on the public address.
+        self.admin_port = free_port()
+        self.admin = f"http://127.0.0.1:{self.admin_port}"
         self.procs = []
         self.rows = []
         self.app = None
@@ -155,8 +158,10 @@ class Bench:
             "JKJAV_CATALOGUE": str(ROOT / "data" / "bench.toml"),
             # Production's level: a log line per request would be the benchmark's bottleneck.
             "JKJAV_LOG": "warn",
-            # All load comes from 127.0.0.1; in production this limit is per client address.
+            "JKJAV_ADMIN_ADDR": f"127.0.0.1:{self.admin_port}",
+            # All load comes from 127.0.0.1; in production these limits are per client address.
             "JKJAV_BOOKING_POSTS_PER_IP_PER_MIN": "0",
+            "JKJAV_MAX_CONNECTIONS_PER_CLIENT": "0",
         })
         env.pop("KAFKA_BROKERS", None)
         self.app = subprocess.Popen(
@@ -258,7 +263,7 @@ class Bench:
             return r.status
 
     def metrics(self):
-        with urllib.request.urlopen(self.base + "/metrics", timeout=5) as r:
+        with urllib.request.urlopen(self.admin + "/metrics", timeout=5) as r:
             return r.read().decode()
 
     def go(self):

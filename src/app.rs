@@ -27,6 +27,7 @@ use crate::events::publisher::{
 use crate::events::relay::{Relay, RelayOptions};
 use crate::http::limits::{ClientIpSource, Limits, Shedder};
 use crate::http::middleware::{self, RetryAfter};
+use crate::http::serve::{Connections, Server};
 use crate::http::{self as shared, AppState, Refusal, Refusals, RequestHead};
 use crate::limiter::KeyedLimiter;
 use crate::metrics::Metrics;
@@ -53,11 +54,12 @@ pub enum BuildError {
     },
 }
 
-/// A bound listener plus everything it serves.
+/// The two bound listeners (the public one and the operators') plus everything they serve.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
-    router: Router,
+    public: Server,
+    /// `/metrics` and the detailed `/readyz`, on `JKJAV_ADMIN_ADDR`.
+    admin: Server,
     service: BookingService,
     shutdown_grace: Duration,
     relay: Relay,
@@ -131,18 +133,28 @@ impl Application {
                 tracing::info!("catalogue loaded into the store");
             });
         }
-        let addr = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| BuildError::Bind { addr, source })?;
+        let listener = bind(SocketAddr::new(config.host, config.port)).await?;
+        let admin_listener = bind(config.admin_addr).await?;
         let shutdown_grace = Duration::from_secs(config.shutdown_grace_secs);
+        let connections = |metrics| {
+            Connections::new(
+                config.max_connections,
+                config.max_connections_per_client,
+                config.trusted_proxies.clone(),
+                metrics,
+            )
+        };
+        let (public_connections, admin_connections) =
+            (connections(Some(Arc::clone(&metrics))), connections(None));
         let limits = Arc::new(Limits {
             booking_posts_per_ip: KeyedLimiter::new(config.booking_posts_per_ip_per_min),
             client_ip: ClientIpSource {
-                trusted_proxy_hops: config.trusted_proxy_hops,
+                trusted_proxies: config.trusted_proxies.clone(),
             },
             shedder: Shedder::new(config.max_in_flight, metrics),
+            connections: Arc::clone(&public_connections),
         });
+        let header_read_timeout = config.header_read_timeout();
         let refusals = Refusals {
             api: Arc::new(ProblemRefusals),
             web: Arc::new(PageRefusals {
@@ -157,24 +169,37 @@ impl Application {
             refusals,
         };
         Ok(Self {
-            listener,
-            router: router(state, pass_key)?,
+            public: Server {
+                listener,
+                router: router(state.clone(), pass_key)?,
+                connections: public_connections,
+                header_read_timeout,
+            },
+            admin: Server {
+                listener: admin_listener,
+                router: shared::health::admin_router().with_state(state),
+                connections: admin_connections,
+                header_read_timeout,
+            },
             service,
             shutdown_grace,
             relay,
         })
     }
 
-    /// The router alone, for tests that call it in process (`tower::ServiceExt::oneshot`).
+    /// The public router alone, for tests that call it in process (`tower::ServiceExt::oneshot`).
     pub fn router(&self) -> Router {
-        self.router.clone()
+        self.public.router.clone()
     }
 
+    /// The public listener's address.
     pub fn local_addr(&self) -> SocketAddr {
-        // A bound listener always has an address; fall back to unspecified rather than panic.
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        local_addr(&self.public.listener)
+    }
+
+    /// The operators' listener's address (`/metrics`, the detailed `/readyz`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        local_addr(&self.admin.listener)
     }
 
     pub fn service(&self) -> &BookingService {
@@ -186,42 +211,45 @@ impl Application {
         &self.relay
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish for up to the
-    /// configured grace period; the relay then finishes its round and flushes the producer.
+    /// Serves both listeners until `shutdown` completes, then lets in-flight requests finish for
+    /// up to the configured grace period; the relay then finishes its round and flushes the
+    /// producer.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let relay = tokio::spawn(self.relay.run(rx.clone()));
-        let grace = self.shutdown_grace;
-        // Connection info gives the rate limits the peer address.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+        tokio::spawn(async move {
             shutdown.await;
             let _ = tx.send(true);
         });
-        let mut rx_grace = rx;
-        let served = tokio::select! {
-            result = server => result,
-            _ = async move {
-                let _ = rx_grace.wait_for(|stopping| *stopping).await;
-                tokio::time::sleep(grace).await;
-            } => {
-                tracing::warn!(?grace, "shutdown grace period over; dropping remaining connections");
-                Ok(())
-            }
-        };
+        let grace = self.shutdown_grace;
+        let (public, admin) = tokio::join!(
+            self.public.run(rx.clone(), grace),
+            self.admin.run(rx, grace)
+        );
         if tokio::time::timeout(Duration::from_secs(15), relay)
             .await
             .is_err()
         {
             tracing::warn!("the outbox relay did not stop in time; its events stay in the outbox");
         }
-        served
+        public.and(admin)
     }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, BuildError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| BuildError::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener) -> SocketAddr {
+    // A bound listener always has an address; fall back to unspecified rather than panic.
+    listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
 /// Kafka when brokers are configured (topic created if missing), the log otherwise.
@@ -277,15 +305,19 @@ pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Result<Rout
         .merge(api.with_state(state.clone()))
         .merge(web::router(web))
         .merge(shared::assets::router())
-        // Everything above is shed past the in-flight bound; the operators' routes below are
-        // not, so probes and scrapes still answer while the service sheds.
+        // Everything above is shed past the in-flight bound; the health routes below are not,
+        // so probes still answer while the service sheds.
         .route_layer(from_fn_with_state(state.clone(), shared::limits::shed_load))
-        .merge(shared::health::router().with_state(state.clone()))
+        .merge(shared::health::public_router().with_state(state.clone()))
         .fallback(move |request: Request| async move {
             refusals.render(Refusal::NotFound, &RequestHead::of(&request))
         })
         .layer(from_fn_with_state(state.clone(), middleware::bound_request_time))
+        // The body is read before the in-flight permit is taken and the request's time starts.
+        .layer(from_fn_with_state(state.clone(), shared::limits::read_body))
+        .layer(from_fn_with_state(state.clone(), middleware::refuse_cross_site))
         .layer(from_fn_with_state(state.clone(), shared::limits::limit_headers))
+        .layer(from_fn_with_state(state.clone(), shared::client::identify_client))
         .layer(from_fn_with_state(state, middleware::record_request))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))

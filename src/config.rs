@@ -1,10 +1,11 @@
 //! Configuration: every setting is a flag and an environment variable (see the README's table).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -129,6 +130,36 @@ pub struct ServeConfig {
     #[arg(long, env = "JKJAV_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
     pub max_header_bytes: usize,
 
+    /// Time a client has to send a request's head (request line and headers), counted from
+    /// when the connection starts waiting for it, so this also ends an idle keep-alive
+    /// connection. Past it the connection is closed: a head trickled a line at a time holds
+    /// nothing for long.
+    #[arg(long, env = "JKJAV_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// Time a client has to send a request's body once its head is in; past it 408. The body
+    /// is read before the request takes an in-flight permit, so a slow body holds none.
+    #[arg(long, env = "JKJAV_BODY_READ_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_ms: u64,
+
+    /// Connections open at once, on each listener; a connection past it is closed at once.
+    /// 0: no cap.
+    #[arg(long, env = "JKJAV_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Connections open at once from one client address (an IPv6 client: its /64); past it a
+    /// new connection from that address is closed at once. Generous: thousands of phones can
+    /// share one carrier-NAT address, each browser opening up to six. Trusted proxies
+    /// (`JKJAV_TRUSTED_PROXIES`) carry many clients and are not capped. 0: no cap.
+    #[arg(
+        long,
+        env = "JKJAV_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 1_000
+    )]
+    pub max_connections_per_client: usize,
+
     /// Booking POSTs per client IP per minute, all booking endpoints together; a client may use
     /// the whole minute's allowance at once. Generous because many phones share one carrier-NAT
     /// address. Past it: 429 + Retry-After. 0 turns the limit off.
@@ -148,26 +179,59 @@ pub struct ServeConfig {
     )]
     pub booking_attempts_per_id_per_min: u32,
 
-    /// Reverse proxies in front of this server that append the client address to
-    /// X-Forwarded-For. 0: the TCP peer address is the client, and X-Forwarded-For is ignored
-    /// (clients can write anything in it).
-    #[arg(long, env = "JKJAV_TRUSTED_PROXY_HOPS", default_value_t = 0)]
-    pub trusted_proxy_hops: usize,
+    /// Address ranges (CIDRs, comma-separated, e.g. `10.0.0.0/8,fd00::/8`; a bare address is
+    /// a range of one) of the reverse proxies in front of this server. Only a request whose TCP
+    /// peer is in one of them has its `X-Forwarded-For` and `X-Forwarded-Proto` believed: the
+    /// client is the first address from the right of `X-Forwarded-For` that is not a trusted
+    /// proxy. Empty: the TCP peer is the client and both headers are ignored (anyone can
+    /// write them).
+    #[arg(long, env = "JKJAV_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 
     /// On SIGTERM/Ctrl-C, how long in-flight requests get to finish.
     #[arg(long, env = "JKJAV_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 
-    /// Mark the web pages' cookies `Secure` (only sent over https). Also done per request when
-    /// a proxy says `X-Forwarded-Proto: https`; set this when TLS ends before such a proxy.
+    /// The site is served over https (TLS ends in front of this server): the web pages'
+    /// cookies are `Secure` and named with the `__Host-` prefix, and every answer carries
+    /// `Strict-Transport-Security`. Also done per request when a trusted proxy
+    /// (`JKJAV_TRUSTED_PROXIES`) says `X-Forwarded-Proto: https`.
     #[arg(long, env = "JKJAV_SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// `max-age` of the `Strict-Transport-Security` header sent over https, in seconds: how
+    /// long browsers refuse plain http to this site. Start small when first turning https on.
+    #[arg(long, env = "JKJAV_HSTS_MAX_AGE_SECS", default_value_t = 31_536_000)]
+    pub hsts_max_age_secs: u64,
+
+    /// Listen address of the operators' endpoints: `/metrics` and the detailed `/readyz`
+    /// (store error, outbox backlog), which the public address does not serve. Loopback by
+    /// default; to scrape from elsewhere, listen on a private interface, never a public one.
+    #[arg(long, env = "JKJAV_ADMIN_ADDR", default_value = "127.0.0.1:9091")]
+    pub admin_addr: SocketAddr,
 
     /// Secret (at least 32 characters) that signs the booking pass cookie the web pages give
     /// after a booking or a check. Every instance behind one address needs the same one; unset,
     /// each process makes its own, so passes do not survive a restart.
     #[arg(long, env = "JKJAV_COOKIE_KEY", hide_env_values = true)]
     pub cookie_key: Option<Secret>,
+}
+
+/// Settings no longer read, and what replaces each. One still set means a deployment written for
+/// an older version: started anyway, it would run without the replacement (behind a proxy,
+/// every client would share the proxy's allowances), so the server refuses to start instead.
+const REMOVED: &[(&str, &str)] = &[(
+    "JKJAV_TRUSTED_PROXY_HOPS",
+    "set JKJAV_TRUSTED_PROXIES to the proxies' address ranges instead (e.g. 10.0.0.0/8)",
+)];
+
+/// What to tell the operator about each removed setting that `env` still has.
+pub fn removed_settings(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<String> {
+    REMOVED
+        .iter()
+        .filter(|(name, _)| env(name).is_some())
+        .map(|(name, instead)| format!("{name} is no longer read: {instead}"))
+        .collect()
 }
 
 /// A configuration value that must never be printed: its `Debug` is redacted.
@@ -197,6 +261,42 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// The address ranges of trusted reverse proxies (`JKJAV_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Whether `ip` is in one of the ranges (an IPv4 address written as IPv6, `::ffff:a.b.c.d`,
+    /// as the IPv4 address it is).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|range| range.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|range| !range.is_empty())
+            .map(|range| {
+                range
+                    .parse::<IpNet>()
+                    .or_else(|_| range.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("{range:?} is not an address range like 10.0.0.0/8"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
 impl ServeConfig {
     pub fn redis_timeout(&self) -> Duration {
         Duration::from_millis(self.redis_timeout_ms)
@@ -204,6 +304,14 @@ impl ServeConfig {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
     }
 
     pub fn snapshot_max_age(&self) -> Duration {
@@ -236,11 +344,17 @@ impl ServeConfig {
             snapshot_max_age_ms: 1_000,
             max_in_flight: 1024,
             max_header_bytes: 16 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            max_connections: 10_000,
+            max_connections_per_client: 1_000,
             booking_posts_per_ip_per_min: 600,
             booking_attempts_per_id_per_min: 10,
-            trusted_proxy_hops: 0,
+            trusted_proxies: TrustedProxies::default(),
             shutdown_grace_secs: 20,
             secure_cookies: false,
+            hsts_max_age_secs: 31_536_000,
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 9091)),
             cookie_key: None,
         }
     }
@@ -268,6 +382,34 @@ mod tests {
             format!("{parsed:?}"),
             format!("{:?}", ServeConfig::defaults())
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_ranges_or_single_addresses_and_ipv4_written_as_ipv6_is_ipv4() {
+        let proxies: TrustedProxies = " 10.0.0.0/8, 192.168.1.7 ,fd00::/8,".parse().unwrap();
+        for inside in ["10.1.2.3", "192.168.1.7", "fd12::1", "::ffff:10.9.9.9"] {
+            assert!(proxies.contains(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["11.0.0.1", "192.168.1.8", "fe80::1", "::ffff:11.0.0.1"] {
+            assert!(!proxies.contains(outside.parse().unwrap()), "{outside}");
+        }
+        assert!("".parse::<TrustedProxies>().unwrap().is_empty());
+        assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
+        assert!("proxy.internal".parse::<TrustedProxies>().is_err());
+    }
+
+    #[test]
+    fn a_removed_setting_still_set_is_named_with_its_replacement() {
+        let old = |name: &str| (name == "JKJAV_TRUSTED_PROXY_HOPS").then(|| "1".into());
+        let found = removed_settings(old);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("JKJAV_TRUSTED_PROXIES"), "{found:?}");
+        assert!(removed_settings(|_| None).is_empty());
+    }
+
+    #[test]
+    fn the_operators_endpoints_listen_on_loopback_unless_told_otherwise() {
+        assert!(ServeConfig::defaults().admin_addr.ip().is_loopback());
     }
 
     #[test]

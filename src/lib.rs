@@ -11,9 +11,11 @@
 //! - [`events`]: the booking event schema, the Kafka/log publisher, the outbox relay.
 //! - [`booking`]: `BookingService`, the one path to book, cancel and look up, and the
 //!   availability snapshot that keeps readers off the store. No HTTP in it or below it.
-//! - [`http`]: what both front ends share — `AppState`, the limits (shedding, per-IP), the
-//!   middleware (time bound, Retry-After, failure logs, request metrics), health endpoints,
-//!   static assets, and the HTTP layer's own refusals.
+//! - [`http`]: what both front ends share — `AppState`, who the client is (through trusted
+//!   proxies only), the limits (body read before the in-flight permit, shedding, per-client),
+//!   the middleware (cross-site writes refused, time bound, Retry-After, failure logs, request
+//!   metrics), health endpoints (public and operators'), static assets, the HTTP layer's own
+//!   refusals, and the serving of connections (head deadline, connection caps).
 //! - [`api`]: the JSON front ends — `/api/v1` (problem+json errors) and the 2021 seed's
 //!   `/stations/{name}` and `/booking` — and their OpenAPI document at `/openapi.json` (docs at
 //!   `/docs`), built with the router from the same `routes!` calls.
@@ -22,7 +24,8 @@
 //! - [`app`]: `Application::build` wires store → service → relay → router; only `main` and
 //!   tests use it.
 //! - [`limiter`]: a keyed token bucket (per identity number, per client address).
-//! - [`metrics`]: Prometheus series (`prometheus-client`), encoded as OpenMetrics at `/metrics`.
+//! - [`metrics`]: Prometheus series (`prometheus-client`), encoded as OpenMetrics at `/metrics`
+//!   on the operators' address.
 //! - [`config`]: every setting as a flag and an environment variable.
 //! - [`telemetry`]: JSON logs without personal data.
 

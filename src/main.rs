@@ -15,6 +15,13 @@ async fn main() -> std::process::ExitCode {
         command: Command::Serve(config),
     } = Cli::parse();
     jkjav::telemetry::init(&config.log, config.log_format);
+    let removed = jkjav::config::removed_settings(|name| std::env::var_os(name));
+    if !removed.is_empty() {
+        for setting in removed {
+            tracing::error!("cannot start: {setting}");
+        }
+        return std::process::ExitCode::FAILURE;
+    }
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(error) => {
@@ -29,6 +36,8 @@ async fn main() -> std::process::ExitCode {
         addr.to_string()
     };
     tracing::info!(%addr, "jkjav is listening: open http://{shown}/ (API reference at /docs)");
+    let admin = app.admin_addr();
+    tracing::info!(%admin, "operators' endpoints: http://{admin}/metrics and /readyz");
     match app.run_until(shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");

@@ -131,6 +131,24 @@ impl Limit {
     }
 }
 
+/// Which cap closed a new connection unanswered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionCap {
+    /// Connections open at once on the listener.
+    Total,
+    /// Connections open at once from one client address.
+    PerClient,
+}
+
+impl ConnectionCap {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Total => "total",
+            Self::PerClient => "per_client",
+        }
+    }
+}
+
 // The crate's `EncodeLabelValue` derive writes the Rust variant name (`SoldOut`, `Get`) and
 // takes no rename; these keep the label values operators' queries and dashboards already use.
 macro_rules! label_value {
@@ -142,7 +160,7 @@ macro_rules! label_value {
         }
     )*};
 }
-label_value!(Method, Refusal, Limit);
+label_value!(Method, Refusal, Limit, ConnectionCap);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct HttpLabels {
@@ -170,6 +188,11 @@ struct LimitLabels {
     limit: Limit,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CapLabels {
+    cap: ConnectionCap,
+}
+
 /// Every series the service exports. One per application, shared by `Arc`.
 ///
 /// The fields are handles onto the series in `registry` (a clone of a counter or a family shares
@@ -195,6 +218,9 @@ pub struct Metrics {
     rate_limited_ip: Counter,
     rate_limited_identity: Counter,
     headers_too_large: Counter,
+    /// New connections closed unanswered, past the total cap and past the per-client cap.
+    connections_refused_total: Counter,
+    connections_refused_per_client: Counter,
     /// Outbox events the relay delivered downstream (Kafka, or the log).
     events_delivered: Counter,
 }
@@ -210,6 +236,8 @@ pub struct Gauges {
     /// Requests being served now (bounded by the in-flight limit).
     pub in_flight: u64,
     pub in_flight_limit: u64,
+    /// Connections open now on the public listener.
+    pub open_connections: u64,
 }
 
 /// Registers a counter under `name`; the encoder appends `_total` to its samples.
@@ -300,6 +328,20 @@ impl Default for Metrics {
             "jkjav_headers_too_large",
             "Requests refused with 431 because their headers exceeded the limit",
         );
+        let connections_refused = Family::<CapLabels, Counter>::default();
+        registry.register(
+            "jkjav_connections_refused",
+            "New connections closed unanswered because a connection cap was reached, by cap",
+            connections_refused.clone(),
+        );
+        let (connections_refused_total, connections_refused_per_client) = (
+            connections_refused.get_or_create_owned(&CapLabels {
+                cap: ConnectionCap::Total,
+            }),
+            connections_refused.get_or_create_owned(&CapLabels {
+                cap: ConnectionCap::PerClient,
+            }),
+        );
         let events_delivered = counter(
             &mut registry,
             "jkjav_outbox_events_delivered",
@@ -321,6 +363,8 @@ impl Default for Metrics {
             rate_limited_ip,
             rate_limited_identity,
             headers_too_large,
+            connections_refused_total,
+            connections_refused_per_client,
             events_delivered,
         }
     }
@@ -394,6 +438,13 @@ impl Metrics {
         self.headers_too_large.inc();
     }
 
+    pub fn connection_refused(&self, cap: ConnectionCap) {
+        match cap {
+            ConnectionCap::Total => self.connections_refused_total.inc(),
+            ConnectionCap::PerClient => self.connections_refused_per_client.inc(),
+        };
+    }
+
     pub fn events_delivered(&self, count: u64) {
         self.events_delivered.inc_by(count);
     }
@@ -420,6 +471,11 @@ impl Metrics {
             "jkjav_in_flight_limit",
             "The in-flight bound past which requests are shed",
             ConstGauge::new(gauges.in_flight_limit),
+        );
+        now.register(
+            "jkjav_open_connections",
+            "Connections open now on the public listener",
+            ConstGauge::new(gauges.open_connections),
         );
         if let Some(backlog) = gauges.outbox_backlog {
             now.register(

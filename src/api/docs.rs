@@ -43,15 +43,20 @@ pub fn base<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
 }
 
 /// Adds to every operation what the layers in front of every route answer: 431 for an
-/// oversized head (`limit_headers`), 503 when the in-flight bound sheds the request
-/// (`shed_load`) or it runs out of time (`bound_request_time`), and `Retry-After` on every 503
-/// (`retry_after_on_503`). An operation's own 503 keeps its description and content and gains
-/// the layers'.
+/// oversized head (`limit_headers`), 408 for a body that came too slowly (`read_body`), 403 to
+/// a write sent from another site (`refuse_cross_site`), 503 when the in-flight bound sheds the
+/// request (`shed_load`) or it runs out of time (`bound_request_time`), and `Retry-After` on
+/// every 503 (`retry_after_on_503`). An operation's own 503 keeps its description and content
+/// and gains the layers'.
 pub fn document_shared_layers(openapi: &mut utoipa::openapi::OpenApi) {
     for item in openapi.paths.paths.values_mut() {
-        for operation in operations(item) {
+        for (changes, operation) in operations(item) {
             let responses = &mut operation.responses.responses;
             responses.insert("431".into(), RefOr::T(headers_too_large()));
+            responses.insert("408".into(), RefOr::T(body_too_slow()));
+            if changes {
+                responses.insert("403".into(), RefOr::T(cross_site()));
+            }
             let unavailable = match responses.remove("503") {
                 Some(RefOr::T(own)) => with_layer_unavailable(own),
                 _ => with_layer_unavailable(ResponseBuilder::new().build()),
@@ -61,19 +66,20 @@ pub fn document_shared_layers(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+/// Each operation of `item`, and whether its method changes something (is not "safe").
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation)> {
     [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.options,
-        &mut item.head,
-        &mut item.patch,
-        &mut item.trace,
+        (false, &mut item.get),
+        (true, &mut item.put),
+        (true, &mut item.post),
+        (true, &mut item.delete),
+        (false, &mut item.options),
+        (false, &mut item.head),
+        (true, &mut item.patch),
+        (false, &mut item.trace),
     ]
     .into_iter()
-    .filter_map(Option::as_mut)
+    .filter_map(|(changes, operation)| Some((changes, operation.as_mut()?)))
 }
 
 fn problem() -> utoipa::openapi::Content {
@@ -85,6 +91,20 @@ fn problem() -> utoipa::openapi::Content {
 fn headers_too_large() -> Response {
     ResponseBuilder::new()
         .description("`/problems/headers-too-large`: the request line and headers are larger than the server takes (`JKJAV_MAX_HEADER_BYTES`).")
+        .content(PROBLEM_JSON, problem())
+        .build()
+}
+
+fn body_too_slow() -> Response {
+    ResponseBuilder::new()
+        .description("`/problems/request-timeout`: the request body did not arrive within `JKJAV_BODY_READ_TIMEOUT_MS`; the connection is closed. Send the request again.")
+        .content(PROBLEM_JSON, problem())
+        .build()
+}
+
+fn cross_site() -> Response {
+    ResponseBuilder::new()
+        .description("`/problems/cross-site-request`: the browser says a page of another site sent this request (`Sec-Fetch-Site: cross-site`). Nothing was changed.")
         .content(PROBLEM_JSON, problem())
         .build()
 }

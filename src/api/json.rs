@@ -70,7 +70,9 @@ pub fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-fn is_json(headers: &HeaderMap) -> bool {
+/// `application/json` or `application/…+json`: types a page of another site cannot send
+/// without the browser first asking this server (a CORS preflight), which it never allows.
+pub fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

@@ -75,6 +75,12 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the request headers are larger than {0} bytes")]
     HeadersTooLarge(usize),
+    /// The body did not arrive within the body-read timeout.
+    #[error("the request body did not arrive in time; please send it again")]
+    RequestTimeout,
+    /// A browser says a page of another site sent this request.
+    #[error("a page of another site cannot send this request (Sec-Fetch-Site: cross-site)")]
+    CrossSite,
     /// A bug on this side; the cause is logged, never sent.
     #[error("internal error")]
     Internal { cause: String },
@@ -115,6 +121,8 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Book(BookError::Event(_))
             | Self::Lookup(LookupError::Event(_))
             | Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -148,6 +156,8 @@ impl ApiError {
                 ("too-many-requests", "Too many requests")
             }
             Self::HeadersTooLarge(_) => ("headers-too-large", "Request headers too large"),
+            Self::RequestTimeout => ("request-timeout", "The request body came too slowly"),
+            Self::CrossSite => ("cross-site-request", "Cross-site request refused"),
             Self::Overloaded => ("overloaded", "Too busy right now"),
             Self::Book(BookError::Event(_))
             | Self::Lookup(LookupError::Event(_))
@@ -299,6 +309,8 @@ impl RefusalPages for ProblemRefusals {
             },
             Refusal::HeadersTooLarge { max_bytes } => ApiError::HeadersTooLarge(max_bytes),
             Refusal::NotFound => ApiError::NotFound("there is nothing at this address".into()),
+            Refusal::BodyTimedOut => ApiError::RequestTimeout,
+            Refusal::CrossSite => ApiError::CrossSite,
         }
         .into_response()
     }
@@ -321,6 +333,8 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::HeadersTooLarge(1),
+            ApiError::RequestTimeout,
+            ApiError::CrossSite,
             ApiError::Book(BookError::SoldOut),
             ApiError::Lookup(LookupError::AlreadyCancelled),
         ];

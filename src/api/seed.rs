@@ -103,8 +103,11 @@ pub struct SeedFailure {
 fn failure(error: ApiError) -> Response {
     let status = match error.status() {
         s if s.is_server_error() => StatusCode::SERVICE_UNAVAILABLE,
-        // Not the seed's (it had no limits), but a client must be able to tell "wait" from "no".
-        s @ (StatusCode::NOT_FOUND | StatusCode::TOO_MANY_REQUESTS) => s,
+        // Not the seed's (it had no limits), but a client must be able to tell "wait" from "no";
+        // and a body that is not JSON is refused as such (the seed took any).
+        s @ (StatusCode::NOT_FOUND
+        | StatusCode::TOO_MANY_REQUESTS
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE) => s,
         _ => StatusCode::BAD_REQUEST,
     };
     let message = match &error {
@@ -181,10 +184,11 @@ pub async fn stations(
 
 /// Books with the seed's payload. The window is the first one that day with places left.
 #[utoipa::path(post, path = "/booking", tag = "seed", operation_id = "seedBooking",
-    request_body(content = SeedBooking, description = "Read as JSON whatever its `Content-Type`, as the seed read it."),
+    request_body(content = SeedBooking, description = "JSON, sent with `Content-Type: application/json` (the seed's own commands send it)."),
     responses(
         (status = 200, description = "Booked and stored", body = SeedBooked),
         (status = 400, description = "Every client error, as the seed answered them: a field not in its form, an unknown location or date, sold out, already booked, not open or closed; and a body that is not JSON, broke off, or is larger than the server takes (`JKJAV_MAX_BODY_BYTES`). `message` says which.", body = SeedFailure),
+        (status = 415, description = "The `Content-Type` is not JSON (`application/json`). The seed read any body as JSON, so any web page could book through its visitors' browsers with a plain form; the seed's clients all send JSON.", body = SeedFailure),
         (status = 429, description = "Too many booking requests from this address or for this identity number", body = SeedFailure, headers(
             ("Retry-After" = u64, description = "Seconds until this address or identity number may try again"),
         )),
@@ -193,10 +197,14 @@ pub async fn stations(
 pub async fn booking(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
     AxumState(state): AxumState<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(limited) = allowed {
         return failure(limited.into());
+    }
+    if !json::is_json(&headers) {
+        return failure(ApiError::UnsupportedMediaType);
     }
     let body = match body {
         Ok(body) => body,
@@ -204,7 +212,6 @@ pub async fn booking(
             return failure(json::body_error(rejection, state.config.max_body_bytes));
         }
     };
-    // The seed accepted any content type; so does this endpoint.
     let seed: SeedBooking = match json::parse(&body) {
         Ok(seed) => seed,
         Err(error) => return failure(error),

@@ -1,5 +1,8 @@
-//! Operators' endpoints: liveness, readiness and Prometheus metrics. They are not shed, so
-//! probes and scrapes still answer while the service sheds citizens' requests.
+//! Health endpoints. The public listener answers liveness and a bare readiness (ready or not:
+//! its reasons — a store error, the outbox backlog — are for operators only); the operators'
+//! listener (`JKJAV_ADMIN_ADDR`) answers liveness, the detailed readiness and Prometheus
+//! metrics. None is shed, so probes and scrapes still answer while the service sheds
+//! citizens' requests.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,7 +15,15 @@ use super::refusal::ErrorCause;
 use super::state::AppState;
 use crate::metrics::{self, Gauges};
 
-pub fn router() -> Router<AppState> {
+/// What the public listener serves.
+pub fn public_router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(ready_or_not))
+}
+
+/// What the operators' listener serves.
+pub fn admin_router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -34,8 +45,21 @@ struct Readiness {
     outbox_oldest_age_secs: Option<u64>,
 }
 
-/// Readiness: the store answers and holds the catalogue. 503 otherwise, so a load balancer
-/// sends traffic elsewhere.
+/// The public readiness: `{"ready":true}` (200) or `{"ready":false}` (503), and nothing
+/// more, so a load balancer can route on it and nobody else learns why.
+async fn ready_or_not(State(state): State<AppState>) -> Response {
+    let service = &state.service;
+    let ready = service.catalogue_synced() && service.check_ready().await.is_ok();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(serde_json::json!({ "ready": ready }))).into_response()
+}
+
+/// Readiness for operators: the store answers and holds the catalogue, with the store's
+/// error and the outbox's backlog. 503 when not ready.
 async fn readyz(State(state): State<AppState>) -> Response {
     let service = &state.service;
     let store = service.check_ready().await;
@@ -68,6 +92,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         outbox_oldest_age: outbox.and_then(|o| o.oldest_age),
         in_flight: shedder.in_flight() as u64,
         in_flight_limit: shedder.limit() as u64,
+        open_connections: state.limits.connections.open() as u64,
     });
     match rendered {
         Ok(text) => (

@@ -1,61 +1,40 @@
-//! Protective limits at the HTTP edge: the in-flight bound that sheds load with 503, the
-//! per-client-IP booking limit (429), the header size limit (431), and where a client's IP
-//! comes from. (The per-identity attempt limit is the booking service's.)
+//! Protective limits at the HTTP edge: the body read in full before an in-flight permit is
+//! taken (408 past its time), the in-flight bound that sheds load with 503, the per-client
+//! booking limit (429) and the header size limit (431). (Connection caps are `serve`'s; the
+//! per-identity attempt limit is the booking service's.)
 //!
 //! Each answers at once: past the machine's capacity a quick "try again in N seconds" serves
 //! people better than a queue that ends in timeouts.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
+pub use super::client::ClientIpSource;
+use super::client::{Client, client_key};
 use super::refusal::{Refusal, RequestHead};
+use super::serve::Connections;
 use super::state::AppState;
 use crate::limiter::{KeyedLimiter, retry_after};
 use crate::metrics::{Limit, Metrics};
 
-/// Where the client's address comes from.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIpSource {
-    /// Proxies in front of this server that append to `X-Forwarded-For`. 0: the TCP peer is
-    /// the client and the header is ignored (anyone can write it).
-    pub trusted_proxy_hops: usize,
-}
-
-impl ClientIpSource {
-    /// With N trusted proxies, the N-th address from the right of `X-Forwarded-For` is the one
-    /// the outermost trusted proxy saw; anything left of it was written by the client.
-    pub fn client_ip(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
-        let from_header = (self.trusted_proxy_hops > 0)
-            .then(|| {
-                let hops: Vec<&str> = headers
-                    .get_all("x-forwarded-for")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(','))
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .collect();
-                let index = hops.len().checked_sub(self.trusted_proxy_hops)?;
-                hops.get(index)?.parse::<IpAddr>().ok()
-            })
-            .flatten();
-        from_header.or_else(|| peer.map(|p| p.ip()))
-    }
-}
-
 /// The limits every booking front end shares.
 #[derive(Debug)]
 pub struct Limits {
+    /// Keyed by [`client_key`]: an IPv4 address, an IPv6 /64.
     pub booking_posts_per_ip: KeyedLimiter,
     pub client_ip: ClientIpSource,
     pub shedder: Shedder,
+    /// The public listener's open connections, for the metrics.
+    pub connections: Arc<Connections>,
 }
 
 /// Extracting it spends one of the client IP's booking POSTs. Booking handlers take it as
@@ -98,13 +77,18 @@ where
         if !limits.booking_posts_per_ip.is_enabled() {
             return Ok(Self);
         }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
+        let ip = match parts.extensions.get::<Client>() {
+            Some(client) => client.ip,
+            None => {
+                let peer = parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0);
+                limits.client_ip.client_ip(&parts.headers, peer)
+            }
+        };
         // No address at all (an in-process call): one shared bucket, never unlimited.
-        let ip = limits.client_ip.client_ip(&parts.headers, peer);
-        match limits.booking_posts_per_ip.check(ip) {
+        match limits.booking_posts_per_ip.check(ip.map(client_key)) {
             Ok(()) => Ok(Self),
             Err(wait) => {
                 state.service.metrics().rate_limited(Limit::ClientIp);
@@ -140,6 +124,56 @@ impl Shedder {
     pub fn limit(&self) -> usize {
         self.limit
     }
+}
+
+/// Middleware, outside the in-flight bound: reads the whole body before the request goes on, so
+/// a slow body holds a connection but never an in-flight permit. Past the body-read timeout the
+/// answer is 408 and the connection closes. It reads at most a little past the size limit: a
+/// larger body goes on cut there, and the front end's own extractor refuses it in its own shape
+/// (a 413 problem, the seed's 400, a page).
+pub async fn read_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    if body.is_end_stream() {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let limit = state.config.max_body_bytes;
+    let time = state.config.body_read_timeout();
+    match tokio::time::timeout(time, buffer(body, limit)).await {
+        Ok(body) => next.run(Request::from_parts(parts, body)).await,
+        Err(_) => {
+            let request = Request::from_parts(parts, Body::empty());
+            let mut response = state
+                .refusals
+                .render(Refusal::BodyTimedOut, &RequestHead::of(&request));
+            // The rest of the body may still come: this connection has nothing more to say.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+/// The body in memory, or as much of it as arrived before it broke (then the error follows, for
+/// the extractor to report), or its first chunks once they pass `limit`.
+async fn buffer(body: Body, limit: usize) -> Body {
+    let mut stream = body.into_data_stream();
+    let mut buffered: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(data) => {
+                buffered.extend_from_slice(&data);
+                if buffered.len() > limit {
+                    break;
+                }
+            }
+            Err(error) => {
+                let parts: [Result<Bytes, axum::Error>; 2] = [Ok(buffered.into()), Err(error)];
+                return Body::from_stream(futures_util::stream::iter(parts));
+            }
+        }
+    }
+    Body::from(buffered)
 }
 
 /// Middleware: holds a permit for the whole request, or sheds it.
@@ -182,40 +216,4 @@ pub async fn limit_headers(
         );
     }
     next.run(request).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_for_is_ignored_unless_proxies_are_trusted() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("6.6.6.6, 10.0.0.9"),
-        );
-        let peer = Some(SocketAddr::from(([192, 168, 1, 1], 4000)));
-        let untrusted = ClientIpSource {
-            trusted_proxy_hops: 0,
-        };
-        assert_eq!(
-            untrusted.client_ip(&headers, peer),
-            Some(IpAddr::from([192, 168, 1, 1]))
-        );
-        let one_proxy = ClientIpSource {
-            trusted_proxy_hops: 1,
-        };
-        assert_eq!(
-            one_proxy.client_ip(&headers, peer),
-            Some(IpAddr::from([10, 0, 0, 9]))
-        );
-        let two_proxies = ClientIpSource {
-            trusted_proxy_hops: 2,
-        };
-        assert_eq!(
-            two_proxies.client_ip(&headers, peer),
-            Some(IpAddr::from([6, 6, 6, 6]))
-        );
-    }
 }

@@ -1,10 +1,11 @@
-//! Middleware every request passes through, whichever front end answers it: the time bound,
-//! Retry-After on every 503, one log line per failure, and request metrics.
+//! Middleware every request passes through, whichever front end answers it: the refusal of
+//! cross-site writes, the time bound, Retry-After on every 503, one log line per failure, and
+//! request metrics.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -31,6 +32,31 @@ pub async fn bound_request_time(
             response
         }
     }
+}
+
+/// A request that changes something (any method but GET, HEAD, OPTIONS and TRACE) which the
+/// browser says a page of another site sent (`Sec-Fetch-Site: cross-site`) is refused with 403
+/// before its body is read: no other site may book or cancel through its visitors' browsers.
+/// `same-origin`, `same-site`, `none` (typed or bookmarked) and no header at all (API clients,
+/// older browsers) pass, for the web forms' CSRF token and the API's JSON content type to guard.
+pub async fn refuse_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !request.method().is_safe() && is_cross_site(request.headers()) {
+        return state
+            .refusals
+            .render(Refusal::CrossSite, &RequestHead::of(&request));
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site.trim().eq_ignore_ascii_case("cross-site"))
 }
 
 /// Seconds a client should wait before retrying a 503 (`JKJAV_RETRY_AFTER_SECS`).

@@ -9,6 +9,8 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::Response;
 
+use super::client::Client;
+
 /// Why the HTTP layer answered instead of a handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -20,6 +22,11 @@ pub enum Refusal {
     HeadersTooLarge { max_bytes: usize },
     /// Nothing answers at this address: 404.
     NotFound,
+    /// The request body did not arrive in time: 408.
+    BodyTimedOut,
+    /// A state-changing request sent by a page of another site (`Sec-Fetch-Site: cross-site`):
+    /// 403.
+    CrossSite,
 }
 
 /// What a refusal page may need of the request it answers.
@@ -29,6 +36,8 @@ pub struct RequestHead {
     pub uri: Uri,
     /// Empty unless the request asked for HTML: only pages read them (language, cookies).
     pub headers: HeaderMap,
+    /// The client used https (a trusted proxy says so): pages write `__Host-` cookies.
+    pub https: bool,
 }
 
 impl RequestHead {
@@ -39,10 +48,23 @@ impl RequestHead {
         } else {
             HeaderMap::new()
         };
+        Self::with_headers(request, headers)
+    }
+
+    /// The head of `request` with all its headers, for a page whatever the request asked for.
+    pub fn full(request: &Request) -> Self {
+        Self::with_headers(request, request.headers().clone())
+    }
+
+    fn with_headers(request: &Request, headers: HeaderMap) -> Self {
         Self {
             method: request.method().clone(),
             uri: request.uri().clone(),
             headers,
+            https: request
+                .extensions()
+                .get::<Client>()
+                .is_some_and(|client| client.https),
         }
     }
 }

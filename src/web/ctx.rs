@@ -1,6 +1,6 @@
 //! What every page handler needs from the request: the language, the CSRF token, whether htmx
-//! asked for a partial, and how to write cookies (Secure behind TLS). Cookies are read and
-//! written with the `cookie` crate.
+//! asked for a partial, and how to write cookies (over https: `Secure`, and named with the
+//! `__Host-` prefix). Cookies are read and written with the `cookie` crate.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -12,12 +12,37 @@ use super::WebState;
 use super::i18n::{Lang, Messages};
 use super::pass::PASS_LIFETIME;
 use crate::http::RequestHead;
+use crate::http::client::Client;
 
-pub const LANG_COOKIE: &str = "lang";
-pub const CSRF_COOKIE: &str = "jkjav_csrf";
+/// A cookie's name over plain http, and over https: there it carries the `__Host-` prefix, so
+/// browsers take it only when it is `Secure`, has `Path=/` and no `Domain` — a sibling
+/// subdomain or a plain-http page cannot plant one (say, a CSRF token of its choosing).
+#[derive(Debug, Clone, Copy)]
+pub struct CookieName {
+    plain: &'static str,
+    host_only: &'static str,
+}
+
+impl CookieName {
+    pub fn get(self, secure: bool) -> &'static str {
+        if secure { self.host_only } else { self.plain }
+    }
+}
+
+pub const LANG_COOKIE: CookieName = CookieName {
+    plain: "lang",
+    host_only: "__Host-lang",
+};
+pub const CSRF_COOKIE: CookieName = CookieName {
+    plain: "jkjav_csrf",
+    host_only: "__Host-jkjav_csrf",
+};
 /// The signed booking pass (see `web::pass`) of the booking just made or looked up, so the
 /// result page of a post/redirect/get can show it. HttpOnly, SameSite=Strict, short-lived.
-pub const BOOKING_COOKIE: &str = "jkjav_booking";
+pub const BOOKING_COOKIE: CookieName = CookieName {
+    plain: "jkjav_booking",
+    host_only: "__Host-jkjav_booking",
+};
 const CSRF_TOKEN_BYTES: usize = 32;
 /// The language choice is kept for a year.
 const LANG_COOKIE_SECS: i64 = 365 * 24 * 3600;
@@ -36,7 +61,8 @@ pub struct Ctx {
     /// The double-submit token: the cookie's value, or a new one this response sets.
     csrf: String,
     csrf_is_new: bool,
-    /// Cookies get `Secure`: configured so, or the proxy says the client used https.
+    /// Over https (configured so, or a trusted proxy says the client used it): cookies are
+    /// `Secure` and carry the `__Host-` prefix.
     secure: bool,
     booking_cookie: Option<String>,
 }
@@ -48,11 +74,15 @@ impl FromRequestParts<WebState> for Ctx {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
+        let https = parts
+            .extensions
+            .get::<Client>()
+            .is_some_and(|client| client.https);
         Ok(Self::new(
             &parts.headers,
             &parts.method,
             path_and_query(&parts.uri),
-            state.app.config.secure_cookies,
+            state.app.config.secure_cookies || https,
         ))
     }
 }
@@ -68,12 +98,12 @@ impl Ctx {
             &head.headers,
             &head.method,
             path_and_query(&head.uri),
-            secure_cookies,
+            secure_cookies || head.https,
         )
     }
 
-    fn new(headers: &HeaderMap, method: &Method, path: String, secure_cookies: bool) -> Self {
-        let lang = cookie(headers, LANG_COOKIE)
+    fn new(headers: &HeaderMap, method: &Method, path: String, secure: bool) -> Self {
+        let lang = cookie(headers, LANG_COOKIE.get(secure))
             .and_then(|value| Lang::parse(&value))
             .or_else(|| {
                 headers
@@ -84,16 +114,11 @@ impl Ctx {
             .unwrap_or(Lang::Ms);
         let htmx = header_is_true(headers, "hx-request")
             && !header_is_true(headers, "hx-history-restore-request");
-        let existing = cookie(headers, CSRF_COOKIE).filter(|token| {
+        let existing = cookie(headers, CSRF_COOKIE.get(secure)).filter(|token| {
             token.len() == CSRF_TOKEN_BYTES * 2 && token.bytes().all(|b| b.is_ascii_hexdigit())
         });
         let csrf_is_new = existing.is_none();
         let csrf = existing.unwrap_or_else(new_token);
-        let secure = secure_cookies
-            || headers
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
         Self {
             lang,
             t: lang.messages(),
@@ -103,7 +128,7 @@ impl Ctx {
             csrf,
             csrf_is_new,
             secure,
-            booking_cookie: cookie(headers, BOOKING_COOKIE),
+            booking_cookie: cookie(headers, BOOKING_COOKIE.get(secure)),
         }
     }
 
@@ -147,8 +172,8 @@ impl Ctx {
         self.header(cookie)
     }
 
-    fn cookie(&self, name: &'static str, value: String, same_site: SameSite) -> Cookie<'static> {
-        Cookie::build((name, value))
+    fn cookie(&self, name: CookieName, value: String, same_site: SameSite) -> Cookie<'static> {
+        Cookie::build((name.get(self.secure), value))
             .path("/")
             .http_only(true)
             .same_site(same_site)
@@ -236,16 +261,47 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_secure_behind_tls() {
-        let tls = headers(&[("x-forwarded-proto", "https")]);
-        let cookie = ctx(&tls).set_cookies()[0].to_str().unwrap().to_owned();
+    fn over_https_cookies_are_secure_host_only_and_read_back_under_that_name() {
+        let tls = Ctx::new(&HeaderMap::new(), &Method::GET, "/".into(), true);
+        let cookie = Cookie::parse(tls.set_cookies()[0].to_str().unwrap().to_owned()).unwrap();
+        assert_eq!(cookie.name(), "__Host-jkjav_csrf");
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), None);
+        assert_eq!(cookie.same_site(), Some(SameSite::Strict));
+        let lang = tls.lang_cookie_header(Lang::En).unwrap();
+        assert!(lang.to_str().unwrap().starts_with("__Host-lang=en;"));
+
+        // Back over https, only the prefixed cookies count; a plain one could have been
+        // planted by a plain-http page or a sibling subdomain.
+        let token = "ab".repeat(CSRF_TOKEN_BYTES);
+        let back = headers(&[(
+            "cookie",
+            &format!("jkjav_csrf={token}; lang=en; jkjav_booking=planted"),
+        )]);
+        let planted = Ctx::new(&back, &Method::GET, "/".into(), true);
+        assert!(!planted.csrf_matches(&token));
+        assert_eq!(planted.lang, Lang::Ms);
+        assert_eq!(planted.booking_cookie(), None);
+        let prefixed = headers(&[("cookie", &format!("__Host-jkjav_csrf={token}"))]);
+        assert!(Ctx::new(&prefixed, &Method::GET, "/".into(), true).csrf_matches(&token));
+
+        let plain = ctx(&HeaderMap::new());
+        let cookie = Cookie::parse(plain.set_cookies()[0].to_str().unwrap().to_owned()).unwrap();
+        assert_eq!(cookie.name(), "jkjav_csrf");
+        assert_eq!(cookie.secure(), None);
+    }
+
+    #[test]
+    fn a_forwarded_proto_header_alone_does_not_make_cookies_secure() {
+        // Believed only from a trusted proxy, which `identify_client` decides, not the page.
+        let forged = headers(&[("x-forwarded-proto", "https")]);
+        let cookie = ctx(&forged).set_cookies()[0].to_str().unwrap().to_owned();
         assert!(
-            cookie.contains("Secure") && cookie.contains("HttpOnly"),
+            cookie.starts_with("jkjav_csrf=") && !cookie.contains("Secure"),
             "{cookie}"
         );
-        assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-        let plain = ctx(&HeaderMap::new());
-        assert!(!plain.set_cookies()[0].to_str().unwrap().contains("Secure"));
     }
 
     #[test]

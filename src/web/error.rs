@@ -140,11 +140,7 @@ impl IntoResponse for WebError {
 /// Middleware over the web routes: renders a handler's [`WebError`] as its page, in the
 /// request's language, with its cookies.
 pub async fn render_errors(State(web): State<WebState>, request: Request, next: Next) -> Response {
-    let head = RequestHead {
-        method: request.method().clone(),
-        uri: request.uri().clone(),
-        headers: request.headers().clone(),
-    };
+    let head = RequestHead::full(&request);
     let response = next.run(request).await;
     let Some(Pending(error)) = response.extensions().get::<Pending>().cloned() else {
         return response;

@@ -127,6 +127,11 @@ impl RefusalPages for PageRefusals {
                 NoticeKind::HeadersTooLarge,
             ),
             Refusal::NotFound => (StatusCode::NOT_FOUND, NoticeKind::NotFound),
+            // The form arrived incomplete: the bad-request page says so, and that nothing
+            // was changed.
+            Refusal::BodyTimedOut => (StatusCode::REQUEST_TIMEOUT, NoticeKind::BadRequest),
+            // The "send the form from its own page" page: what a cross-site form needs to hear.
+            Refusal::CrossSite => (StatusCode::FORBIDDEN, NoticeKind::Forbidden),
         };
         ctx.notice(status, notice)
     }

@@ -52,6 +52,8 @@ export async function startServer() {
     { env: {
       ...process.env,
       JKJAV_LOG: "warn",
+      // Any free port for the operators' endpoints, so servers never collide on the default.
+      JKJAV_ADMIN_ADDR: "127.0.0.1:0",
       JKJAV_SHUTDOWN_GRACE_SECS: "1",
       // Availability may lag bookings by this much; short, so a full slot shows full at once.
       JKJAV_SNAPSHOT_MAX_AGE_MS: "50",

@@ -444,6 +444,7 @@ async fn seed_bookings_with_bad_fields_fail_in_the_seed_shape() {
     let response = app
         .client
         .post(app.url("/booking"))
+        .header("content-type", "application/json")
         .body(bad)
         .send()
         .await
@@ -460,6 +461,7 @@ async fn seed_bookings_with_bad_fields_fail_in_the_seed_shape() {
     let body: Value = app
         .client
         .post(app.url("/booking"))
+        .header("content-type", "application/json")
         .body(nowhere)
         .send()
         .await
@@ -474,6 +476,7 @@ async fn seed_bookings_with_bad_fields_fail_in_the_seed_shape() {
     let broken = app
         .client
         .post(app.url("/booking"))
+        .header("content-type", "application/json")
         .body("{")
         .send()
         .await
@@ -579,7 +582,9 @@ async fn health_and_readiness_report_on_the_store() {
     assert_eq!(ready.status(), StatusCode::OK);
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["ready"], true);
-    assert_eq!(ready["catalogueSynced"], true);
+    let detailed: Value = app.admin_get("/readyz").await.json().await.unwrap();
+    assert_eq!(detailed["ready"], true);
+    assert_eq!(detailed["catalogueSynced"], true);
 }
 
 #[tokio::test]

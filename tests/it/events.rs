@@ -189,7 +189,7 @@ async fn every_confirmed_and_cancelled_booking_yields_exactly_one_event_and_refu
 async fn wait_for_empty_outbox(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let ready: Value = app.get("/readyz").await.json().await.unwrap();
+        let ready: Value = app.admin_get("/readyz").await.json().await.unwrap();
         if ready["outboxBacklog"] == 0 {
             return;
         }
@@ -219,7 +219,7 @@ async fn bookings_keep_being_confirmed_while_the_broker_is_down_and_their_events
     }
     // Longer than the producer's message timeout (3 s): the relay's own retries take over.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let waiting: Value = app.get("/readyz").await.json().await.unwrap();
+    let waiting: Value = app.admin_get("/readyz").await.json().await.unwrap();
     assert!(
         waiting["outboxBacklog"].as_u64().unwrap() > 0,
         "events cannot have been delivered: {waiting}"
@@ -228,7 +228,7 @@ async fn bookings_keep_being_confirmed_while_the_broker_is_down_and_their_events
 
     let events =
         distinct(&consume(&cluster.bootstrap_servers(), 15, Duration::from_secs(30)).await);
-    let after: Value = app.get("/readyz").await.json().await.unwrap();
+    let after: Value = app.admin_get("/readyz").await.json().await.unwrap();
     assert_eq!(
         events.len(),
         15,
@@ -426,7 +426,7 @@ async fn without_kafka_events_go_to_the_log_and_the_outbox_stays_empty() {
     }
     wait_for_empty_outbox(&app).await;
     // Empty because the ten events went through the relay, not because none was written.
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     let delivered = sample(
         &parse_openmetrics(&metrics),
         "jkjav_outbox_events_delivered_total",

@@ -163,6 +163,8 @@ pub fn catalogue(capacity: u32) -> Catalogue {
 /// The application on a free port, serving in the background until the test ends.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The operators' listener: `/metrics`, the detailed `/readyz`.
+    pub admin: SocketAddr,
     pub client: reqwest::Client,
 }
 
@@ -194,6 +196,7 @@ impl TestApp {
         let mut config = ServeConfig::defaults();
         config.host = [127, 0, 0, 1].into();
         config.port = 0;
+        config.admin_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.redis_timeout_ms = 300;
         config.snapshot_max_age_ms = 50;
         // Every test request comes from 127.0.0.1: the per-IP limit is tested on its own.
@@ -203,17 +206,27 @@ impl TestApp {
     }
 
     fn serve(app: Application) -> Self {
-        let addr = app.local_addr();
+        let (addr, admin) = (app.local_addr(), app.admin_addr());
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
-        Self { addr, client }
+        Self {
+            addr,
+            admin,
+            client,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A GET on the operators' listener.
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        let url = format!("http://{}{path}", self.admin);
+        self.client.get(url).send().await.unwrap()
     }
 
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
@@ -288,6 +301,7 @@ impl Browser {
     pub async fn another(&self) -> Self {
         Self::new(TestApp {
             addr: self.app.addr,
+            admin: self.app.admin,
             client: self.app.client.clone(),
         })
         .await

@@ -3,6 +3,7 @@
 
 mod api;
 mod conformance;
+mod cross_site;
 mod events;
 mod harness;
 mod html;
@@ -10,10 +11,12 @@ mod layers;
 mod limits;
 mod metrics;
 mod openapi;
+mod operators;
 mod probe;
 mod process;
 mod resilience;
 mod scrape;
+mod slow_clients;
 mod snapshot;
 mod tansu;
 mod web;

@@ -27,7 +27,7 @@ async fn metrics_expose_the_flash_crowd_series_as_valid_openmetrics_text() {
         StatusCode::NOT_FOUND
     );
 
-    let response = app.get("/metrics").await;
+    let response = app.admin_get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()["content-type"],
@@ -102,7 +102,7 @@ async fn invented_http_methods_all_count_as_other_instead_of_each_growing_a_seri
         }
     }
 
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     let samples = parse_openmetrics(&metrics);
 
     let requests: Vec<_> = samples

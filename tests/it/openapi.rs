@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, booking_body, catalogue, mykad};
+use crate::slow_clients::answer_to_a_body_that_never_comes;
 
 /// Every operation in the document: path, method and the operation object.
 fn operations(doc: &Value) -> Vec<(String, Method, Value)> {
@@ -70,7 +71,7 @@ async fn every_operation_lists_what_the_layers_and_its_extractors_can_answer() {
     // Assert: a new route that forgets one of these fails here.
     for (path, method, operation) in operations(&doc) {
         let at = format!("{method} {path}");
-        for layer in [431, 503] {
+        for layer in [408, 431, 503] {
             assert!(lists(&operation, layer), "{at} does not list {layer}");
             assert!(
                 media_types(&operation, layer).contains("application/problem+json"),
@@ -84,8 +85,10 @@ async fn every_operation_lists_what_the_layers_and_its_extractors_can_answer() {
         if operation["requestBody"].is_object() {
             assert!(lists(&operation, 400), "{at}: a body can be malformed");
             if is_seed(&operation) {
-                // The seed answered every client error with 400, an oversized body included.
-                assert!(!lists(&operation, 413) && !lists(&operation, 415), "{at}");
+                // The seed answered every client error with 400, an oversized body included;
+                // but no longer takes a body that is not JSON (any page could send one).
+                assert!(!lists(&operation, 413), "{at}");
+                assert!(lists(&operation, 415), "{at} does not list 415");
             } else {
                 for status in [413, 415, 422] {
                     assert!(lists(&operation, status), "{at} does not list {status}");
@@ -93,6 +96,12 @@ async fn every_operation_lists_what_the_layers_and_its_extractors_can_answer() {
                 let body = &operation["requestBody"]["content"];
                 assert!(body["application/json"].is_object(), "{at}: a JSON body");
             }
+        }
+        if method == Method::POST {
+            assert!(
+                lists(&operation, 403),
+                "{at}: a cross-site write is refused"
+            );
         }
         let id = operation["operationId"].as_str().unwrap();
         if BOOKING_POSTS.contains(&id) {
@@ -200,6 +209,30 @@ async fn answer(response: reqwest::Response) -> (u16, Option<String>, bool) {
     (status, media, retry_after)
 }
 
+/// The status and media type of an answer read off a raw socket.
+fn raw_answer(raw: &str) -> (u16, Option<String>, bool) {
+    let (head, _) = raw.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut media = None;
+    let mut retry_after = false;
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap();
+        if name.eq_ignore_ascii_case("content-type") {
+            media = Some(value.split(';').next().unwrap().trim().to_owned());
+        }
+        retry_after |= name.eq_ignore_ascii_case("retry-after");
+    }
+    (status, media, retry_after)
+}
+
 /// Asserts the document lists this answer for the operation, with this media type.
 fn assert_listed(at: &str, operation: &Value, (status, media, _): &(u16, Option<String>, bool)) {
     assert!(
@@ -235,6 +268,7 @@ async fn what_the_layers_answer_each_operation_is_what_the_document_lists() {
     let app = TestApp::spawn_with(catalogue(2), |config| {
         config.max_header_bytes = 1024;
         config.max_body_bytes = 1024;
+        config.body_read_timeout_ms = 200;
     })
     .await;
     let doc = document(&app).await;
@@ -249,6 +283,22 @@ async fn what_the_layers_answer_each_operation_is_what_the_document_lists() {
         let refused = answer(head.send().await.unwrap()).await;
         assert_eq!(refused.0, 431, "{at}");
         assert_listed(&at, &operation, &refused);
+
+        // A body that never comes.
+        let raw = answer_to_a_body_that_never_comes(app.addr, method.as_str(), &url).await;
+        let timed_out = raw_answer(&raw);
+        assert_eq!(timed_out.0, 408, "{at}: {raw}");
+        assert_listed(&at, &operation, &timed_out);
+
+        // A write from another site's page.
+        if method == Method::POST {
+            let request = send(&method, &url)
+                .header("sec-fetch-site", "cross-site")
+                .json(&json!({}));
+            let refused = answer(request.send().await.unwrap()).await;
+            assert_eq!(refused.0, 403, "{at}");
+            assert_listed(&at, &operation, &refused);
+        }
 
         if operation["requestBody"].is_object() {
             let big = format!("{{\"name\": \"{}\"}}", "a".repeat(2048));

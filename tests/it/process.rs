@@ -21,6 +21,7 @@ async fn logs_are_json_with_request_ids_and_never_show_identity_phone_or_address
         .arg("serve")
         .env("PORT", port.to_string())
         .env("JKJAV_HOST", "127.0.0.1")
+        .env("JKJAV_ADMIN_ADDR", "127.0.0.1:0")
         .env("JKJAV_CATALOGUE", "data/seed-2021.toml")
         .env("JKJAV_LOG", "debug")
         .env("JKJAV_LOG_FORMAT", "json")

@@ -172,7 +172,7 @@ async fn events_reach_a_real_broker_and_none_made_while_it_was_down_is_lost() {
     // And the outbox is empty once they are delivered.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let ready: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
+        let ready: serde_json::Value = app.admin_get("/readyz").await.json().await.unwrap();
         if ready["outboxBacklog"] == 0 {
             break;
         }
