@@ -164,10 +164,15 @@ pub struct BookingView {
     centre: CentreSummary,
     date: String,
     window: String,
-    /// Shown with all but its last four characters hidden.
-    id_number: String,
+    /// `mykad` or `passport`. Not a digit of the number: beside the reference it would be half
+    /// of what opens the booking, and answers get shown and shared.
+    id_type: &'static str,
     name: String,
+    /// Masked: the person knows it, an answer that leaks should not tell it.
+    #[schema(example = "+60 12-*** **89")]
     phone: String,
+    /// Masked: its first word and `…`.
+    #[schema(example = "Jalan …")]
     address: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     postcode: Option<String>,
@@ -219,10 +224,10 @@ pub(crate) fn booking_view(state: &AppState, booking: &Booking) -> BookingView {
         centre: centre_summary(state, &booking.slot.centre),
         date: booking.slot.date.to_string(),
         window: booking.slot.window.to_string(),
-        id_number: person.id.to_string(),
+        id_type: person.id.kind(),
         name: person.name.as_ref().to_owned(),
-        phone: person.phone.e164().to_owned(),
-        address: person.address.as_ref().to_owned(),
+        phone: person.phone.masked(),
+        address: person.address.masked(),
         postcode: person.postcode.as_ref().map(|p| p.as_ref().to_owned()),
     }
 }
@@ -376,7 +381,7 @@ impl BookingKey {
         (status = 201, description = "Booked", body = BookingView, links(
             ("lookup" = (operation_id = "lookupBooking",
                 request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
-                description = "Check the booking later: its reference from this answer, the identity number from this request (the answer shows it redacted).")),
+                description = "Check the booking later: its reference from this answer, the identity number from this request (the answer does not show it).")),
             ("cancel" = (operation_id = "cancelBooking",
                 request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
                 description = "Cancel the booking and free its place: the same two values.")),

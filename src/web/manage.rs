@@ -20,8 +20,9 @@ use super::pass::UncheckedPass;
 use crate::booking::LookupError;
 use crate::domain::{Booking, BookingStatus};
 
-/// What the booking pages show of a booking. Identity and phone numbers are masked: whoever
-/// sees this screen already knows them, but a shoulder-surfer need not.
+/// What the booking pages show of a booking. Not a digit of the identity number: beside the
+/// reference it is half of what opens the booking, and these pages get screenshotted and shared.
+/// The phone number is masked: whoever sees this screen knows it, a shoulder-surfer need not.
 #[derive(Debug)]
 pub struct BookingDetails {
     pub reference: String,
@@ -31,7 +32,6 @@ pub struct BookingDetails {
     pub date: String,
     pub time: String,
     pub name: String,
-    pub id_number: String,
     pub phone: String,
 }
 
@@ -49,8 +49,7 @@ impl BookingDetails {
             date: ctx.lang.long_date(booking.slot.date),
             time: window_label(ctx.lang, &booking.slot.window),
             name: booking.person.name.as_ref().to_owned(),
-            id_number: booking.person.id.to_string(),
-            phone: booking.person.phone.to_string(),
+            phone: booking.person.phone.masked(),
         }
     }
 }

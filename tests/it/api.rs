@@ -286,6 +286,52 @@ async fn every_invalid_field_is_reported_by_name_at_once() {
 }
 
 #[tokio::test]
+async fn names_and_addresses_that_would_print_as_something_else_are_refused_naming_the_field() {
+    let app = app().await;
+    for (field, sneaky) in [
+        ("name", "Ali\u{202E}nimda"),
+        ("name", "Siti\u{200B}Nur"),
+        ("address", "Jalan\u{2066}1\u{2069}"),
+        ("address", "Jalan 1\u{E0041}"),
+    ] {
+        let mut body = booking_body(1, "TEST", "2030-01-01", "09:00-12:00");
+        body[field] = json!(sneaky);
+        let refused = problem(
+            app.post_json("/api/v1/bookings", body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(refused["errors"][0]["field"], field, "{sneaky:?}: {refused}");
+        assert!(
+            refused["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("invisible"),
+            "{refused}"
+        );
+    }
+    // The seed's endpoint goes through the same parse.
+    let seed = json!({"address": "Kuala Lumpur", "date": "20300101", "firstName": "Ali\u{202E}",
+                      "lastName": "nimda", "location": "TEST", "mysejahteraId": mykad(2),
+                      "phoneNumber": "0123456789"});
+    let refused = app.post_json("/booking", seed).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(
+        refused["message"].as_str().unwrap().starts_with("firstName:"),
+        "{refused}"
+    );
+    // A name in NFD is booked in NFC: one name, one form downstream.
+    let mut body = booking_body(3, "TEST", "2030-01-01", "09:00-12:00");
+    body["name"] = json!("Jose\u{301} Lim");
+    let booked = app.post_json("/api/v1/bookings", body).await;
+    assert_eq!(booked.status(), StatusCode::CREATED);
+    let booked: Value = booked.json().await.unwrap();
+    assert_eq!(booked["name"], "Jos\u{E9} Lim");
+}
+
+#[tokio::test]
 async fn malformed_requests_get_a_4xx_that_says_what_is_wrong() {
     let app = app().await;
     let send = |body: &'static str, content_type: &'static str| {
