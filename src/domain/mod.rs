@@ -8,6 +8,7 @@
 
 mod booking;
 mod fields;
+mod idempotency;
 mod person;
 mod phone;
 mod reference;
@@ -16,6 +17,7 @@ pub mod text;
 
 pub use booking::{Booking, BookingStatus, Person};
 pub use fields::{FieldErrors, KeyField, PersonField, PersonInput, parse_booking_key};
+pub use idempotency::IdempotencyKey;
 pub use person::{Address, PersonId, PersonName, PlaceOfBirth, Postcode, Sex};
 pub use phone::Phone;
 pub use reference::Reference;

@@ -414,9 +414,7 @@ mod tests {
     fn every_place_of_birth_code_jpn_issues_is_accepted_and_no_other() {
         let today = day(2021, 5, 26);
         let refused: Vec<u8> = (0..=99u8)
-            .filter(|code| {
-                PersonId::parse_on(&format!("900127{code:02}5527"), today).is_err()
-            })
+            .filter(|code| PersonId::parse_on(&format!("900127{code:02}5527"), today).is_err())
             .collect();
         let mut expected = vec![0, 17, 18, 19, 20, 69, 70, 73, 80, 81];
         expected.extend(94..=97);

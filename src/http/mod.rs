@@ -8,6 +8,7 @@
 //! [`RefusalPages`] value when `app` wires everything together.
 
 pub mod assets;
+pub mod client;
 pub mod health;
 pub mod limits;
 pub mod middleware;

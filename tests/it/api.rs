@@ -119,10 +119,15 @@ async fn a_booking_is_created_looked_up_and_cancelled() {
     let created: Value = created.json().await.unwrap();
     let reference = created["reference"].as_str().unwrap().to_owned();
     assert_eq!(created["status"], "confirmed");
-    assert_eq!(created["phone"], "+60123456789");
     assert_eq!(
-        created["idNumber"], "********0001",
-        "the identity number is shown redacted"
+        created["phone"], "+60 12-*** **89",
+        "the phone number is masked"
+    );
+    assert_eq!(created["address"], "Jalan …", "the address is masked");
+    assert_eq!(created["idType"], "mykad");
+    assert!(
+        created.get("idNumber").is_none(),
+        "not a digit of the identity number beside the reference"
     );
 
     let key = json!({"reference": reference.to_lowercase(), "idNumber": mykad(1)});
@@ -302,7 +307,10 @@ async fn names_and_addresses_that_would_print_as_something_else_are_refused_nami
             "validation-error",
         )
         .await;
-        assert_eq!(refused["errors"][0]["field"], field, "{sneaky:?}: {refused}");
+        assert_eq!(
+            refused["errors"][0]["field"], field,
+            "{sneaky:?}: {refused}"
+        );
         assert!(
             refused["errors"][0]["message"]
                 .as_str()
@@ -319,7 +327,10 @@ async fn names_and_addresses_that_would_print_as_something_else_are_refused_nami
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let refused: Value = refused.json().await.unwrap();
     assert!(
-        refused["message"].as_str().unwrap().starts_with("firstName:"),
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("firstName:"),
         "{refused}"
     );
     // A name in NFD is booked in NFC: one name, one form downstream.
@@ -580,6 +591,7 @@ async fn the_openapi_document_covers_every_route_and_docs_work_offline() {
         [
             "/api/v1/bookings",
             "/api/v1/bookings/cancel",
+            "/api/v1/bookings/find",
             "/api/v1/bookings/lookup",
             "/api/v1/centres",
             "/api/v1/centres/{code}/availability",

@@ -5,6 +5,7 @@ mod api;
 mod conformance;
 mod events;
 mod harness;
+mod hostile;
 mod html;
 mod layers;
 mod limits;

@@ -150,6 +150,7 @@ async fn operations_have_stable_ids_and_every_reference_in_the_document_resolves
     let expected = [
         "cancelBooking",
         "createBooking",
+        "findBooking",
         "getCentreAvailability",
         "listCentres",
         "listStates",
