@@ -558,3 +558,29 @@ pub async fn cancel_booking(
     let booking = state.service.cancel(&reference, &id, &client).await?;
     Ok(Json(booking_view(&state, &booking)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_never_print_the_personal_data_they_carry() {
+        let booking: CreateBooking = serde_json::from_value(serde_json::json!({
+            "centre": "TEST", "date": "2030-01-01", "window": "09:00-12:00",
+            "idNumber": "880514-14-5873", "name": "Siti Rahsia", "phone": "017-482 9316",
+            "address": "Lorong Rahsia 7"}))
+        .unwrap();
+        let key: BookingKey = serde_json::from_value(
+            serde_json::json!({"reference": "7KQ4M-PX2RD", "idNumber": "880514145873"}),
+        )
+        .unwrap();
+        let find: FindBooking = serde_json::from_value(
+            serde_json::json!({"idNumber": "880514145873", "phone": "0174829316"}),
+        )
+        .unwrap();
+        let printed = format!("{booking:?} {key:?} {find:?}");
+        for secret in ["5873", "9316", "Rahsia", "7KQ4M"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+}
