@@ -9,9 +9,11 @@
 //! - [`catalogue`]: states → centres → slots and campaign hours, from TOML.
 //! - [`store`]: the `Store` trait; Redis (one Lua script per booking) and in-memory backends.
 //! - [`events`]: the booking event schema, the Kafka/log publisher, the outbox relay.
-//! - [`booking`]: `BookingService`, the one path to book, cancel and look up, and the
-//!   availability snapshot that keeps readers off the store. No HTTP in it or below it.
-//! - [`http`]: what both front ends share — `AppState`, the limits (shedding, per-IP), the
+//! - [`booking`]: `BookingService`, the one path to book, cancel, look up and find a booking,
+//!   the limits on failed attempts to open one (counted in the store), and the availability
+//!   snapshot that keeps readers off the store. No HTTP in it or below it.
+//! - [`http`]: what both front ends share — `AppState`, the request's client, the limits
+//!   (shedding, per-IP), the
 //!   middleware (time bound, Retry-After, failure logs, request metrics), health endpoints,
 //!   static assets, and the HTTP layer's own refusals.
 //! - [`api`]: the JSON front ends — `/api/v1` (problem+json errors) and the 2021 seed's

@@ -572,7 +572,9 @@ async fn with_redis_and_no_cookie_key_the_server_refuses_to_start_and_names_the_
 
     let refused = Application::build_with(config, catalogue(1)).await;
 
-    let error = refused.expect_err("started without JKJAV_COOKIE_KEY");
+    let Err(error) = refused else {
+        panic!("started without JKJAV_COOKIE_KEY");
+    };
     assert!(matches!(error, BuildError::CookieKeyRequired), "{error}");
     assert!(error.to_string().contains("JKJAV_COOKIE_KEY"));
 }
