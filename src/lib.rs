@@ -13,9 +13,8 @@
 //!   the limits on failed attempts to open one (counted in the store), and the availability
 //!   snapshot that keeps readers off the store. No HTTP in it or below it.
 //! - [`http`]: what both front ends share — `AppState`, the request's client, the limits
-//!   (shedding, per-IP), the
-//!   middleware (time bound, Retry-After, failure logs, request metrics), health endpoints,
-//!   static assets, and the HTTP layer's own refusals.
+//!   (shedding, per-IP), the middleware (time bound, Retry-After, failure logs, request
+//!   metrics), health endpoints, static assets, and the HTTP layer's own refusals.
 //! - [`api`]: the JSON front ends — `/api/v1` (problem+json errors) and the 2021 seed's
 //!   `/stations/{name}` and `/booking` — and their OpenAPI document at `/openapi.json` (docs at
 //!   `/docs`), built with the router from the same `routes!` calls.
