@@ -155,6 +155,8 @@ class Bench:
             "PORT": str(self.port),
             "JKJAV_HOST": "127.0.0.1",
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}",
+            # Required with REDIS_URL (every instance signs booking passes with it).
+            "JKJAV_COOKIE_KEY": "bench-cookie-key-0123456789abcdef0123456789",
             "JKJAV_CATALOGUE": str(ROOT / "data" / "bench.toml"),
             # Production's level: a log line per request would be the benchmark's bottleneck.
             "JKJAV_LOG": "warn",

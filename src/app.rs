@@ -18,7 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::json::BodyLimit;
 use crate::api::problem::ProblemRefusals;
-use crate::booking::BookingService;
+use crate::booking::{BookingService, FailureLimits};
 use crate::catalogue::{Catalogue, CatalogueError};
 use crate::config::ServeConfig;
 use crate::events::publisher::{
@@ -47,6 +47,12 @@ pub enum BuildError {
     Kafka(#[from] PublishError),
     #[error("cannot encode the OpenAPI document: {0}")]
     OpenApi(#[source] serde_json::Error),
+    #[error(
+        "JKJAV_COOKIE_KEY must be set when REDIS_URL is set: every instance sharing the store \
+         must sign booking passes with the same secret (at least 32 characters), or a person \
+         whose next page reaches another instance loses sight of their booking"
+    )]
+    CookieKeyRequired,
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -80,6 +86,11 @@ impl Application {
     /// Builds with a given catalogue. Does not wait for Redis: if it is down, the catalogue is
     /// synced in the background once it answers, and requests get 503 until then.
     pub async fn build_with(config: ServeConfig, catalogue: Catalogue) -> Result<Self, BuildError> {
+        // With Redis there can be many instances; a key made up per process would make each
+        // one's booking passes worthless to the others (and after every restart).
+        if config.redis_url.is_some() && config.cookie_key.is_none() {
+            return Err(BuildError::CookieKeyRequired);
+        }
         let (store, backend): (Arc<dyn Store>, &'static str) = match &config.redis_url {
             Some(url) => (
                 Arc::new(RedisStore::new(RedisStoreOptions {
@@ -116,6 +127,8 @@ impl Application {
             Arc::new(catalogue),
             config.snapshot_max_age(),
             KeyedLimiter::new(config.booking_attempts_per_id_per_min),
+            failure_limits(&config),
+            Duration::from_secs(config.idempotency_ttl_secs),
             Arc::clone(&metrics),
         );
         let relay = Relay::new(store, publisher(&config).await?, relay_options(&config))
@@ -161,7 +174,10 @@ impl Application {
                 secure_cookies: config.secure_cookies,
             }),
         };
-        let pass_key = Arc::new(web::pass::PassKey::new(config.cookie_key.as_ref()));
+        let pass_key = Arc::new(web::pass::PassKey::rotating(
+            config.cookie_key.as_ref(),
+            config.cookie_key_previous.as_ref(),
+        ));
         let state = AppState {
             service: service.clone(),
             config: Arc::new(config),
@@ -250,6 +266,16 @@ fn local_addr(listener: &TcpListener) -> SocketAddr {
     listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
+fn failure_limits(config: &ServeConfig) -> FailureLimits {
+    FailureLimits {
+        per_reference: config.failed_lookups_per_reference,
+        per_identity: config.failed_finds_per_id,
+        booking_window: Duration::from_secs(config.failed_attempts_lock_secs),
+        per_client: config.failed_attempts_per_client,
+        client_window: Duration::from_secs(config.failed_attempts_client_lock_secs),
+    }
 }
 
 /// Kafka when brokers are configured (topic created if missing), the log otherwise.

@@ -170,14 +170,50 @@ pub struct ServeConfig {
     )]
     pub booking_posts_per_ip_per_min: u32,
 
-    /// Booking attempts per identity number per minute (at once or spread out). Past it: 429 +
-    /// Retry-After. 0 turns the limit off.
+    /// Booking attempts per identity number per minute from one client address (at once or
+    /// spread out). Per address too, so a stranger's attempts with someone's identity number
+    /// never use up theirs. Past it: 429 + Retry-After. 0 turns the limit off.
     #[arg(
         long,
         env = "JKJAV_BOOKING_ATTEMPTS_PER_ID_PER_MIN",
         default_value_t = 10
     )]
     pub booking_attempts_per_id_per_min: u32,
+
+    /// Failed lookups and cancellations (reference + identity number) per booking reference
+    /// before it is locked for JKJAV_FAILED_ATTEMPTS_LOCK_SECS. Counted in the store, so the
+    /// limit holds across instances. 0 turns the limit off.
+    #[arg(long, env = "JKJAV_FAILED_LOOKUPS_PER_REFERENCE", default_value_t = 5)]
+    pub failed_lookups_per_reference: u32,
+
+    /// Failed "find my booking" attempts (identity + phone number) per identity number before
+    /// finding by it is locked for JKJAV_FAILED_ATTEMPTS_LOCK_SECS. 0 turns the limit off.
+    #[arg(long, env = "JKJAV_FAILED_FINDS_PER_ID", default_value_t = 5)]
+    pub failed_finds_per_id: u32,
+
+    /// How long a reference's or an identity number's failed attempts count, and how long it
+    /// stays locked once it has too many.
+    #[arg(long, env = "JKJAV_FAILED_ATTEMPTS_LOCK_SECS", default_value_t = 900)]
+    pub failed_attempts_lock_secs: u64,
+
+    /// Failed lookups, cancellations and finds per client address (IPv6: per /64) before that
+    /// client is locked out of them for JKJAV_FAILED_ATTEMPTS_CLIENT_LOCK_SECS. Generous:
+    /// thousands of phones can share one carrier-NAT address. 0 turns the limit off.
+    #[arg(long, env = "JKJAV_FAILED_ATTEMPTS_PER_CLIENT", default_value_t = 100)]
+    pub failed_attempts_per_client: u32,
+
+    /// How long a client's failed attempts count, and how long it stays locked.
+    #[arg(
+        long,
+        env = "JKJAV_FAILED_ATTEMPTS_CLIENT_LOCK_SECS",
+        default_value_t = 600
+    )]
+    pub failed_attempts_client_lock_secs: u64,
+
+    /// How long a booking's `Idempotency-Key` (or the web form's token) is remembered: a retry
+    /// within it gets the booking back instead of "already booked".
+    #[arg(long, env = "JKJAV_IDEMPOTENCY_TTL_SECS", default_value_t = 86_400)]
+    pub idempotency_ttl_secs: u64,
 
     /// Address ranges (CIDRs, comma-separated, e.g. `10.0.0.0/8,fd00::/8`; a bare address is
     /// a range of one) of the reverse proxies in front of this server. Only a request whose TCP
@@ -211,10 +247,16 @@ pub struct ServeConfig {
     pub admin_addr: SocketAddr,
 
     /// Secret (at least 32 characters) that signs the booking pass cookie the web pages give
-    /// after a booking or a check. Every instance behind one address needs the same one; unset,
-    /// each process makes its own, so passes do not survive a restart.
+    /// after a booking or a check. Every instance behind one address needs the same one, so it
+    /// is required with REDIS_URL (the server refuses to start without it); without Redis (one
+    /// process, nothing durable) an unset key is made up per process.
     #[arg(long, env = "JKJAV_COOKIE_KEY", hide_env_values = true)]
     pub cookie_key: Option<Secret>,
+
+    /// The key JKJAV_COOKIE_KEY replaced, while rotating: passes it signed are still accepted
+    /// (for their 30 minutes); nothing new is signed with it.
+    #[arg(long, env = "JKJAV_COOKIE_KEY_PREVIOUS", hide_env_values = true)]
+    pub cookie_key_previous: Option<Secret>,
 }
 
 /// Settings no longer read, and what replaces each. One still set means a deployment written for
@@ -350,12 +392,19 @@ impl ServeConfig {
             max_connections_per_client: 1_000,
             booking_posts_per_ip_per_min: 600,
             booking_attempts_per_id_per_min: 10,
+            failed_lookups_per_reference: 5,
+            failed_finds_per_id: 5,
+            failed_attempts_lock_secs: 900,
+            failed_attempts_per_client: 100,
+            failed_attempts_client_lock_secs: 600,
+            idempotency_ttl_secs: 86_400,
             trusted_proxies: TrustedProxies::default(),
             shutdown_grace_secs: 20,
             secure_cookies: false,
             hsts_max_age_secs: 31_536_000,
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 9091)),
             cookie_key: None,
+            cookie_key_previous: None,
         }
     }
 }

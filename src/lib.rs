@@ -9,8 +9,9 @@
 //! - [`catalogue`]: states → centres → slots and campaign hours, from TOML.
 //! - [`store`]: the `Store` trait; Redis (one Lua script per booking) and in-memory backends.
 //! - [`events`]: the booking event schema, the Kafka/log publisher, the outbox relay.
-//! - [`booking`]: `BookingService`, the one path to book, cancel and look up, and the
-//!   availability snapshot that keeps readers off the store. No HTTP in it or below it.
+//! - [`booking`]: `BookingService`, the one path to book, cancel, look up and find a booking,
+//!   the limits on failed attempts to open one (counted in the store), and the availability
+//!   snapshot that keeps readers off the store. No HTTP in it or below it.
 //! - [`http`]: what both front ends share — `AppState`, who the client is (through trusted
 //!   proxies only), the limits (body read before the in-flight permit, shedding, per-client),
 //!   the middleware (cross-site writes refused, time bound, Retry-After, failure logs, request

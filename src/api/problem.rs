@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::booking::{BookError, LookupError};
+use crate::booking::{BookError, Locked, LookupError};
 use crate::domain::FieldErrors;
 use crate::http::limits::TooManyBookingPosts;
 use crate::http::{ErrorCause, Refusal, RefusalPages, RequestHead};
@@ -42,7 +42,29 @@ pub struct Problem {
     /// Present on validation errors: one entry per field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Present when a booking could not be confirmed (it may or may not have been made), and
+    /// when a reference is locked after too many failed attempts: where to find the person's
+    /// booking with their identity number and phone number instead.
+    #[serde(rename = "findBooking", skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/api/v1/bookings/find")]
+    pub find_booking: Option<&'static str>,
+    /// Present when "find my booking" is locked for an identity number after too many failed
+    /// attempts: the other way in, with the reference and identity number.
+    #[serde(rename = "lookupBooking", skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/api/v1/bookings/lookup")]
+    pub lookup_booking: Option<&'static str>,
 }
+
+/// Where a person finds their booking with their identity and phone numbers.
+pub const FIND_BOOKING: &str = "/api/v1/bookings/find";
+/// Where a person opens their booking with its reference and their identity number.
+pub const LOOKUP_BOOKING: &str = "/api/v1/bookings/lookup";
+
+/// What every answer that could not confirm a booking says.
+const UNCONFIRMED: &str = "The booking could not be confirmed: it may or may not have been \
+    made. Before booking again, find out with POST /api/v1/bookings/find (the identity number \
+    and the phone number it was booked with), or send the same request again, with the same \
+    Idempotency-Key, after the number of seconds in the Retry-After header.";
 
 /// Every failure the API reports. 5xx bodies are generic; the cause is logged once, by the
 /// `log_failures` middleware.
@@ -67,6 +89,9 @@ pub enum ApiError {
     Lookup(LookupError),
     #[error("the service is temporarily unavailable")]
     Unavailable { cause: String },
+    /// A booking request that ran out of time: the store may have booked it.
+    #[error("the booking could not be confirmed")]
+    Unconfirmed { cause: String },
     /// The in-flight bound is reached: shed at once rather than queued into a timeout.
     #[error("the service is busy")]
     Overloaded,
@@ -117,9 +142,10 @@ impl ApiError {
             ) => StatusCode::CONFLICT,
             Self::Lookup(LookupError::NotFound) => StatusCode::NOT_FOUND,
             Self::Lookup(LookupError::AlreadyCancelled) => StatusCode::CONFLICT,
-            Self::Book(BookError::TooManyAttempts { .. }) | Self::RateLimited { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::Book(BookError::KeyReused) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Book(BookError::TooManyAttempts { .. })
+            | Self::RateLimited { .. }
+            | Self::Lookup(LookupError::Locked { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::CrossSite => StatusCode::FORBIDDEN,
@@ -129,6 +155,7 @@ impl ApiError {
             Self::Book(BookError::Unavailable(_))
             | Self::Lookup(LookupError::Unavailable(_))
             | Self::Unavailable { .. }
+            | Self::Unconfirmed { .. }
             | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -136,7 +163,9 @@ impl ApiError {
     /// The problem type's last path segment, and its title: stable, machine-readable.
     fn kind_and_title(&self) -> (&'static str, &'static str) {
         match self {
-            Self::Validation(_) => ("validation-error", "Some fields are invalid"),
+            Self::Validation(_) | Self::Book(BookError::KeyReused) => {
+                ("validation-error", "Some fields are invalid")
+            }
             Self::MalformedJson(_) => ("malformed-json", "The request body is not valid JSON"),
             Self::BodyUnreadable(_) => ("unreadable-body", "The request body could not be read"),
             Self::UnsupportedMediaType => {
@@ -155,6 +184,9 @@ impl ApiError {
             Self::Book(BookError::TooManyAttempts { .. }) | Self::RateLimited { .. } => {
                 ("too-many-requests", "Too many requests")
             }
+            Self::Lookup(LookupError::Locked { .. }) => {
+                ("too-many-failed-attempts", "Too many failed attempts")
+            }
             Self::HeadersTooLarge(_) => ("headers-too-large", "Request headers too large"),
             Self::RequestTimeout => ("request-timeout", "The request body came too slowly"),
             Self::CrossSite => ("cross-site-request", "Cross-site request refused"),
@@ -164,10 +196,20 @@ impl ApiError {
             | Self::Internal { .. } => ("internal-error", "Something went wrong on our side"),
             Self::Book(BookError::Unavailable(_))
             | Self::Lookup(LookupError::Unavailable(_))
-            | Self::Unavailable { .. } => {
+            | Self::Unavailable { .. }
+            | Self::Unconfirmed { .. } => {
                 ("service-unavailable", "Service temporarily unavailable")
             }
         }
+    }
+
+    /// Whether this answers a booking request without confirming or refusing it: the booking
+    /// may have been made.
+    fn unconfirmed(&self) -> bool {
+        matches!(
+            self,
+            Self::Book(BookError::Unavailable(_) | BookError::Event(_)) | Self::Unconfirmed { .. }
+        )
     }
 
     /// The problem type's last path segment: stable, machine-readable.
@@ -180,7 +222,8 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            Self::Book(BookError::TooManyAttempts { retry_after }) => {
+            Self::Book(BookError::TooManyAttempts { retry_after })
+            | Self::Lookup(LookupError::Locked { retry_after, .. }) => {
                 Some(crate::limiter::retry_after(*retry_after))
             }
             _ => None,
@@ -189,9 +232,36 @@ impl ApiError {
 
     pub fn to_problem(&self) -> Problem {
         let (kind, title) = self.kind_and_title();
-        let detail = if self.status().is_server_error() {
+        let (mut find_booking, mut lookup_booking) = (None, None);
+        let detail = if self.unconfirmed() {
+            find_booking = Some(FIND_BOOKING);
+            UNCONFIRMED.to_owned()
+        } else if self.status().is_server_error() {
             // The cause stays in the log; clients learn only that they may retry.
             "Please try again after the number of seconds in the Retry-After header.".to_owned()
+        } else if let Self::Lookup(LookupError::Locked { by, .. }) = self {
+            let wait = self.retry_after().unwrap_or(1);
+            match by {
+                Locked::Reference => {
+                    find_booking = Some(FIND_BOOKING);
+                    format!(
+                        "Too many failed attempts for this booking reference: it is locked for \
+                         {wait} seconds. The booking can still be found with the identity number \
+                         and the phone number it was made with: POST {FIND_BOOKING}."
+                    )
+                }
+                Locked::Identity => {
+                    lookup_booking = Some(LOOKUP_BOOKING);
+                    format!(
+                        "Too many failed attempts to find a booking for this identity number: \
+                         finding is locked for {wait} seconds. The booking can still be opened \
+                         with its reference and the identity number: POST {LOOKUP_BOOKING}."
+                    )
+                }
+                Locked::Client => format!(
+                    "Too many failed attempts from your network: please wait {wait} seconds."
+                ),
+            }
         } else {
             self.to_string()
         };
@@ -202,8 +272,15 @@ impl ApiError {
             detail,
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
+                Self::Book(BookError::KeyReused) => vec![FieldError::new(
+                    "Idempotency-Key",
+                    "was already used for a different booking request by this identity number; \
+                     send a new key with a new request",
+                )],
                 _ => Vec::new(),
             },
+            find_booking,
+            lookup_booking,
         }
     }
 
@@ -212,7 +289,9 @@ impl ApiError {
     pub fn log_cause(&self) -> Option<String> {
         match self {
             Self::Overloaded => None,
-            Self::Unavailable { cause } | Self::Internal { cause } => Some(cause.clone()),
+            Self::Unavailable { cause }
+            | Self::Internal { cause }
+            | Self::Unconfirmed { cause } => Some(cause.clone()),
             Self::Book(BookError::Unavailable(e)) | Self::Lookup(LookupError::Unavailable(e)) => {
                 Some(e.to_string())
             }
@@ -300,10 +379,18 @@ impl IntoResponse for ApiError {
 #[derive(Debug, Clone, Copy)]
 pub struct ProblemRefusals;
 
+/// The paths that book: a booking request cut short may have been made.
+pub const BOOKING_PATHS: [&str; 2] = ["/api/v1/bookings", "/booking"];
+
 impl RefusalPages for ProblemRefusals {
-    fn render(&self, refusal: Refusal, _head: &RequestHead) -> Response {
+    fn render(&self, refusal: Refusal, head: &RequestHead) -> Response {
+        let booking =
+            head.method == axum::http::Method::POST && BOOKING_PATHS.contains(&head.uri.path());
         match refusal {
             Refusal::Overloaded => ApiError::Overloaded,
+            Refusal::TimedOut if booking => ApiError::Unconfirmed {
+                cause: "a booking request ran out of time".into(),
+            },
             Refusal::TimedOut => ApiError::Unavailable {
                 cause: "the request ran out of time".into(),
             },

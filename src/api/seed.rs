@@ -17,11 +17,12 @@ use super::conditional;
 use super::json;
 use super::problem::{ApiError, Problem, set_retry_after, with_cause};
 use super::schemas;
-use crate::booking::BookingRequest;
+use crate::booking::{BookingRequest, ClientKey};
 use crate::domain::{
     CentreCode, FieldErrors, Person, PersonField, PersonInput, parse_compact_date,
 };
 use crate::http::AppState;
+use crate::http::client::ClientId;
 use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
 /// Both seed routes with their operations, as `v1::router` does it.
@@ -58,7 +59,7 @@ pub struct StationDay {
 
 /// The seed's booking body. Unknown fields are ignored, as the seed did; a missing field is
 /// empty, and reported like one.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[derive(Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SeedBooking {
     /// MyKad number (or passport number).
@@ -77,6 +78,13 @@ pub struct SeedBooking {
     phone_number: String,
     #[schema(schema_with = schemas::compact_date, required = true)]
     date: String,
+}
+
+/// Personal data: never printed.
+impl std::fmt::Debug for SeedBooking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SeedBooking { .. }")
+    }
 }
 
 /// The seed's success answer: the booking echoed, plus the reference it now has.
@@ -192,12 +200,13 @@ pub async fn stations(
         (status = 429, description = "Too many booking requests from this address or for this identity number", body = SeedFailure, headers(
             ("Retry-After" = u64, description = "Seconds until this address or identity number may try again"),
         )),
-        (status = 503, description = "The store did not answer in time, or the booking event could not be encoded; nothing was booked unless a lookup later shows it.", body = SeedFailure),
+        (status = 503, description = "The store did not answer in time, or the booking event could not be encoded: the booking may or may not have been made, and `message` says how to find out (`POST /api/v1/bookings/find` with the identity number and phone number).", body = SeedFailure),
     ))]
 pub async fn booking(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
     AxumState(state): AxumState<AppState>,
     headers: HeaderMap,
+    ClientId(client): ClientId,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(limited) = allowed {
@@ -216,7 +225,7 @@ pub async fn booking(
         Ok(seed) => seed,
         Err(error) => return failure(error),
     };
-    match book(&state, seed.clone()).await {
+    match book(&state, seed.clone(), client).await {
         Ok(reference) => Json(SeedBooked {
             booking: seed,
             reference,
@@ -237,7 +246,7 @@ fn person_field_name(field: &PersonField) -> &'static str {
     }
 }
 
-async fn book(state: &AppState, seed: SeedBooking) -> Result<String, ApiError> {
+async fn book(state: &AppState, seed: SeedBooking, client: ClientKey) -> Result<String, ApiError> {
     let mut errors: FieldErrors<&'static str> = FieldErrors::new();
     let name = format!("{} {}", seed.first_name, seed.last_name);
     let person = errors.absorb(
@@ -268,6 +277,12 @@ async fn book(state: &AppState, seed: SeedBooking) -> Result<String, ApiError> {
         .ok_or_else(|| {
             ApiError::field("date", format!("{centre} has no slots on {}", seed.date))
         })?;
-    let booking = state.service.book(BookingRequest { slot, person }).await?;
+    let request = BookingRequest {
+        slot,
+        person,
+        client,
+        idempotency_key: None,
+    };
+    let booking = state.service.book(request).await?;
     Ok(booking.reference.to_string())
 }

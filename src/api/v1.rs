@@ -15,12 +15,14 @@ use super::conditional;
 use super::json::{ApiJson, JsonBodyRefused};
 use super::problem::{ApiError, Problem};
 use super::schemas;
-use crate::booking::BookingRequest;
+use crate::booking::{BookingRequest, ClientKey};
 use crate::domain::{
-    Booking, BookingStatus, CentreCode, FieldErrors, KeyField, Person, PersonField, PersonId,
-    PersonInput, Reference, SlotKey, State, TimeWindow, parse_booking_key, parse_iso_date,
+    Booking, BookingStatus, CentreCode, FieldErrors, IdempotencyKey, KeyField, Person, PersonField,
+    PersonId, PersonInput, Phone, Reference, SlotKey, State, TimeWindow, parse_booking_key,
+    parse_iso_date,
 };
 use crate::http::AppState;
+use crate::http::client::ClientId;
 use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
 /// Every v1 route with its operation; `routes!` takes each path from the handler's
@@ -32,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(centre_availability))
         .routes(routes!(create_booking))
         .routes(routes!(lookup_booking))
+        .routes(routes!(find_booking))
         .routes(routes!(cancel_booking))
 }
 
@@ -110,7 +113,7 @@ impl IntoParams for CentrePath {
 /// A booking request. Each field's schema states the rule the server checks; all problems are
 /// reported together, each under its field. Fields default to empty so that a missing one is
 /// reported as required with the others, not as a parse failure on its own.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateBooking {
     #[schema(schema_with = schemas::centre_code, required = true)]
@@ -139,7 +142,7 @@ pub struct CreateBooking {
 }
 
 /// Reference and identity number together: neither alone discloses anything.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BookingKey {
     #[schema(schema_with = schemas::reference, required = true)]
@@ -149,6 +152,31 @@ pub struct BookingKey {
     #[serde(default)]
     id_number: String,
 }
+
+/// The identity number and the phone number a booking was made with: the person knows both,
+/// reference or not.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FindBooking {
+    #[schema(schema_with = schemas::id_number, required = true)]
+    #[serde(default)]
+    id_number: String,
+    #[schema(schema_with = schemas::phone, required = true)]
+    #[serde(default)]
+    phone: String,
+}
+
+/// Request bodies carry personal data: their `Debug` shows none of it.
+macro_rules! redacted_debug {
+    ($($ty:ident),*) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($ty), " { .. }"))
+            }
+        }
+    )*};
+}
+redacted_debug!(CreateBooking, BookingKey, FindBooking);
 
 /// A booking as its holder sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,10 +192,15 @@ pub struct BookingView {
     centre: CentreSummary,
     date: String,
     window: String,
-    /// Shown with all but its last four characters hidden.
-    id_number: String,
+    /// `mykad` or `passport`. Not a digit of the number: beside the reference it would be half
+    /// of what opens the booking, and answers get shown and shared.
+    id_type: &'static str,
     name: String,
+    /// Masked: the person knows it, an answer that leaks should not tell it.
+    #[schema(example = "+60 12-*** **89")]
     phone: String,
+    /// Masked: its first word and `…`.
+    #[schema(example = "Jalan …")]
     address: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     postcode: Option<String>,
@@ -219,10 +252,10 @@ pub(crate) fn booking_view(state: &AppState, booking: &Booking) -> BookingView {
         centre: centre_summary(state, &booking.slot.centre),
         date: booking.slot.date.to_string(),
         window: booking.slot.window.to_string(),
-        id_number: person.id.to_string(),
+        id_type: person.id.kind(),
         name: person.name.as_ref().to_owned(),
-        phone: person.phone.e164().to_owned(),
-        address: person.address.as_ref().to_owned(),
+        phone: person.phone.masked(),
+        address: person.address.masked(),
         postcode: person.postcode.as_ref().map(|p| p.as_ref().to_owned()),
     }
 }
@@ -331,7 +364,11 @@ pub async fn centre_availability(
 
 impl CreateBooking {
     /// Every field parsed; all problems reported together.
-    fn parse(self) -> Result<BookingRequest, ApiError> {
+    fn parse(
+        self,
+        client: ClientKey,
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<BookingRequest, ApiError> {
         let mut errors: FieldErrors<&'static str> = FieldErrors::new();
         let centre = errors.check("centre", CentreCode::parse(&self.centre));
         let date = errors.check("date", parse_iso_date(&self.date));
@@ -354,12 +391,43 @@ impl CreateBooking {
                     window: window?,
                 },
                 person: person?,
+                client,
+                idempotency_key,
             })
         })();
         errors
             .finish(request)
             .map_err(|errors| ApiError::fields(errors, |name| *name))
     }
+}
+
+impl FindBooking {
+    fn parse(self) -> Result<(PersonId, Phone), ApiError> {
+        let mut errors: FieldErrors<&'static str> = FieldErrors::new();
+        let id = errors.check("idNumber", PersonId::parse(&self.id_number));
+        let phone = errors.check("phone", Phone::parse(&self.phone));
+        errors
+            .finish(id.zip(phone))
+            .map_err(|errors| ApiError::fields(errors, |name| *name))
+    }
+}
+
+/// The `Idempotency-Key` header, if sent; a malformed one is a field error naming it.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    let named = |message: &str| ApiError::field("Idempotency-Key", message);
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(named("must be sent once"));
+    }
+    let raw = value
+        .to_str()
+        .map_err(|_| named("must be 1 to 255 visible ASCII characters, such as a UUID"))?;
+    IdempotencyKey::parse(raw)
+        .map(Some)
+        .map_err(|e| named(e.message()))
 }
 
 impl BookingKey {
@@ -370,33 +438,43 @@ impl BookingKey {
 }
 
 /// Books a place. 201 only when the booking and its event are stored.
+///
+/// Send an `Idempotency-Key` (e.g. a new UUID per booking the person asks for) and send it
+/// again with any retry of the same request: if the first attempt was booked — its answer lost
+/// to a timeout or a dropped connection — the retry gets that booking back (201, the same
+/// reference), never `already-booked`. Keys are kept for a day, per identity number.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "v1", operation_id = "createBooking",
     request_body = CreateBooking,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "The client's name for this booking request (1 to 255 visible ASCII characters, e.g. a UUID). The same key with the same request gets the booking it made (201, the same reference) for a day; with a different request by the same identity number, 422 naming this header.")),
     responses(
         (status = 201, description = "Booked", body = BookingView, links(
             ("lookup" = (operation_id = "lookupBooking",
                 request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
-                description = "Check the booking later: its reference from this answer, the identity number from this request (the answer shows it redacted).")),
+                description = "Check the booking later: its reference from this answer, the identity number from this request (the answer does not show it).")),
             ("cancel" = (operation_id = "cancelBooking",
                 request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
                 description = "Cancel the booking and free its place: the same two values.")),
         )),
         (status = 409, description = "`/problems/sold-out`, `/problems/already-booked`, `/problems/not-open` or `/problems/closed`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`/problems/validation-error`: per-field `errors` for every field that is missing, unknown, of the wrong type or not in its form; or `/problems/unknown-slot`: the centre has no such date and window", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`/problems/too-many-requests`: too many booking requests from this address or for this identity number", body = Problem, content_type = "application/problem+json", headers(
+        (status = 422, description = "`/problems/validation-error`: per-field `errors` for every field that is missing, unknown, of the wrong type or not in its form, or for an `Idempotency-Key` that is malformed or was used by this identity number for a different request; or `/problems/unknown-slot`: the centre has no such date and window", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`/problems/too-many-requests`: too many booking requests from this address or for this identity number from this address", body = Problem, content_type = "application/problem+json", headers(
             ("Retry-After" = u64, description = "Seconds until this address or identity number may try again"),
         )),
-        (status = 500, description = "`/problems/internal-error`: the booking event could not be encoded (a bug); nothing was booked", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time; nothing was booked unless a lookup later shows it.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`/problems/internal-error`: the booking event could not be encoded (a bug); nothing was booked. `findBooking` says where to check.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time; the booking may or may not have been made. `findBooking` names where to find out (identity number and phone number), or send the same request with the same `Idempotency-Key` again.", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused,
     ))]
 pub async fn create_booking(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
     AxumState(state): AxumState<AppState>,
+    ClientId(client): ClientId,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreateBooking>,
 ) -> Result<(StatusCode, Json<BookingView>), ApiError> {
     allowed?;
-    let request = body.parse()?;
+    let key = idempotency_key(&headers)?;
+    let request = body.parse(client, key)?;
     let booking = state.service.book(request).await?;
     Ok((StatusCode::CREATED, Json(booking_view(&state, &booking))))
 }
@@ -412,15 +490,47 @@ pub async fn create_booking(
         )),
         (status = 404, description = "`/problems/not-found`: no booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`/problems/validation-error`: `reference` or `idNumber` is missing, of the wrong type or not in its form, or the body has another field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`/problems/too-many-failed-attempts`: too many failed attempts for this reference (5 in 15 minutes by default; `findBooking` names the other way in) or from this network", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until the lock ends"),
+        )),
         (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time.", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused,
     ))]
 pub async fn lookup_booking(
     AxumState(state): AxumState<AppState>,
+    ClientId(client): ClientId,
     ApiJson(body): ApiJson<BookingKey>,
 ) -> Result<Json<BookingView>, ApiError> {
     let (reference, id) = body.parse()?;
-    let booking = state.service.lookup(&reference, &id).await?;
+    let booking = state.service.lookup(&reference, &id, &client).await?;
+    Ok(Json(booking_view(&state, &booking)))
+}
+
+/// Finds the person's active booking by the identity number and the phone number it was made
+/// with: the way back for someone who lost the reference, or never got the answer.
+#[utoipa::path(post, path = "/api/v1/bookings/find", tag = "v1", operation_id = "findBooking",
+    request_body = FindBooking,
+    responses(
+        (status = 200, description = "The person's active booking", body = BookingView, links(
+            ("cancel" = (operation_id = "cancelBooking",
+                request_body = json!({"reference": "$response.body#/reference", "idNumber": "$request.body#/idNumber"}),
+                description = "Cancel it: its reference from this answer, the identity number from this request.")),
+        )),
+        (status = 404, description = "`/problems/not-found`: no active booking for this identity number with this phone number (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/problems/validation-error`: `idNumber` or `phone` is missing, of the wrong type or not in its form, or the body has another field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`/problems/too-many-failed-attempts`: too many failed attempts for this identity number (5 in 15 minutes by default; `lookupBooking` names the other way in) or from this network", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until the lock ends"),
+        )),
+        (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused,
+    ))]
+pub async fn find_booking(
+    AxumState(state): AxumState<AppState>,
+    ClientId(client): ClientId,
+    ApiJson(body): ApiJson<FindBooking>,
+) -> Result<Json<BookingView>, ApiError> {
+    let (id, phone) = body.parse()?;
+    let booking = state.service.find(&id, &phone, &client).await?;
     Ok(Json(booking_view(&state, &booking)))
 }
 
@@ -432,15 +542,45 @@ pub async fn lookup_booking(
         (status = 404, description = "`/problems/not-found`: no booking matches both (the same answer whichever is wrong)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`/problems/already-cancelled`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`/problems/validation-error`: `reference` or `idNumber` is missing, of the wrong type or not in its form, or the body has another field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`/problems/too-many-failed-attempts`: too many failed attempts for this reference (5 in 15 minutes by default; `findBooking` names the other way in) or from this network", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until the lock ends"),
+        )),
         (status = 500, description = "`/problems/internal-error`: the cancellation event could not be encoded (a bug); nothing was cancelled", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`/problems/service-unavailable`: the store did not answer in time; a lookup shows whether the booking was cancelled.", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused,
     ))]
 pub async fn cancel_booking(
     AxumState(state): AxumState<AppState>,
+    ClientId(client): ClientId,
     ApiJson(body): ApiJson<BookingKey>,
 ) -> Result<Json<BookingView>, ApiError> {
     let (reference, id) = body.parse()?;
-    let booking = state.service.cancel(&reference, &id).await?;
+    let booking = state.service.cancel(&reference, &id, &client).await?;
     Ok(Json(booking_view(&state, &booking)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_never_print_the_personal_data_they_carry() {
+        let booking: CreateBooking = serde_json::from_value(serde_json::json!({
+            "centre": "TEST", "date": "2030-01-01", "window": "09:00-12:00",
+            "idNumber": "880514-14-5873", "name": "Siti Rahsia", "phone": "017-482 9316",
+            "address": "Lorong Rahsia 7"}))
+        .unwrap();
+        let key: BookingKey = serde_json::from_value(
+            serde_json::json!({"reference": "7KQ4M-PX2RD", "idNumber": "880514145873"}),
+        )
+        .unwrap();
+        let find: FindBooking = serde_json::from_value(
+            serde_json::json!({"idNumber": "880514145873", "phone": "0174829316"}),
+        )
+        .unwrap();
+        let printed = format!("{booking:?} {key:?} {find:?}");
+        for secret in ["5873", "9316", "Rahsia", "7KQ4M"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
 }

@@ -5,8 +5,11 @@
 //! confirmation without a stored booking) live here once. It knows nothing of HTTP.
 //!
 //! - this file: the service, its requests and its refusals;
-//! - [`availability`]: the snapshot readers are served from and the sold-out fast path.
+//! - [`availability`]: the snapshot readers are served from and the sold-out fast path;
+//! - [`attempts`]: the limits on failed attempts to open a booking (guessing), and who counts
+//!   as one client.
 
+mod attempts;
 mod availability;
 
 use std::sync::Arc;
@@ -15,15 +18,19 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
+use attempts::Guess;
+pub use attempts::{ClientKey, FailureLimits, Locked};
 pub use availability::Availability;
 use availability::Snapshots;
 
 use crate::catalogue::{Catalogue, Phase};
-use crate::domain::{Booking, BookingStatus, CentreCode, Person, PersonId, Reference, SlotKey};
+use crate::domain::{
+    Booking, BookingStatus, CentreCode, IdempotencyKey, Person, PersonId, Phone, Reference, SlotKey,
+};
 use crate::events::{BookingEvent, EncodeError, EventType};
 use crate::limiter::KeyedLimiter;
 use crate::metrics::{Limit, Metrics, Refusal};
-use crate::store::{BookOutcome, CancelOutcome, Store, StoreError};
+use crate::store::{AttemptOutcome, BookOutcome, CancelOutcome, Idempotency, Store, StoreError};
 
 /// Why a booking was not made. Every variant is a truthful "no": nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +48,10 @@ pub enum BookError {
     /// The per-identity-number attempt limit: nothing was tried.
     #[error("too many booking attempts for this identity number; please wait a moment")]
     TooManyAttempts { retry_after: Duration },
+    /// The submission's idempotency key already made a booking for this person, with
+    /// different details: nothing was stored.
+    #[error("this idempotency key was already used for a different booking request")]
+    KeyReused,
     #[error(transparent)]
     Unavailable(#[from] StoreError),
     /// A bug, not a state of the world: the event could not be written, so nothing was.
@@ -56,6 +67,10 @@ pub enum LookupError {
     NotFound,
     #[error("this booking is already cancelled")]
     AlreadyCancelled,
+    /// Too many failed attempts: nothing was looked at. `by` says which lock, and so which
+    /// other way in still works.
+    #[error("too many failed attempts; please wait")]
+    Locked { by: Locked, retry_after: Duration },
     #[error(transparent)]
     Unavailable(#[from] StoreError),
     /// A bug: the cancellation's event could not be written, so nothing was.
@@ -63,11 +78,16 @@ pub enum LookupError {
     Event(#[from] EncodeError),
 }
 
-/// What someone asks to book.
+/// What someone asks to book, from where, under which name for the submission.
 #[derive(Debug, Clone)]
 pub struct BookingRequest {
     pub slot: SlotKey,
     pub person: Person,
+    /// Where it comes from: the per-identity attempt limit is counted per (identity, client),
+    /// so that a stranger's attempts with someone's identity number never use up theirs.
+    pub client: ClientKey,
+    /// The client's name for this submission: sent again, it gets the booking it made.
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 /// A cheap `Clone` handle; all state lives in `Shared`.
@@ -81,8 +101,12 @@ struct Shared {
     store: Arc<dyn Store>,
     catalogue: Arc<Catalogue>,
     snapshots: Snapshots,
-    /// Booking attempts per identity number (per-IP limits are the HTTP layer's).
+    /// Booking attempts per identity number and client (per-IP limits are the HTTP layer's).
     attempts: KeyedLimiter,
+    /// Failed attempts to open a booking, counted in the store.
+    failures: FailureLimits,
+    /// How long a submission's idempotency key is remembered.
+    idempotency_ttl: Duration,
     metrics: Arc<Metrics>,
     /// Set once the catalogue's capacities are in the store; readiness waits for it.
     synced: AtomicBool,
@@ -90,6 +114,9 @@ struct Shared {
 
 /// A store answering "reference taken" this many times in a row is broken, not unlucky.
 const REFERENCE_ATTEMPTS: usize = 5;
+
+/// The default time an idempotency key is remembered: a day, as the configuration's default.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 impl BookingService {
     /// A service without an attempt limit and with its own metrics; see [`BookingService::with`].
@@ -103,16 +130,21 @@ impl BookingService {
             catalogue,
             snapshot_max_age,
             KeyedLimiter::new(0),
+            FailureLimits::default(),
+            IDEMPOTENCY_TTL,
             Metrics::new(),
         )
     }
 
-    /// `attempts` bounds booking attempts per identity number (0 per minute: no bound).
+    /// `attempts` bounds booking attempts per identity number and client (0 per minute: no
+    /// bound); `failures` the failed attempts to open a booking.
     pub fn with(
         store: Arc<dyn Store>,
         catalogue: Arc<Catalogue>,
         snapshot_max_age: Duration,
         attempts: KeyedLimiter,
+        failures: FailureLimits,
+        idempotency_ttl: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
@@ -121,6 +153,8 @@ impl BookingService {
                 catalogue,
                 snapshots: Snapshots::new(snapshot_max_age, Arc::clone(&metrics)),
                 attempts,
+                failures,
+                idempotency_ttl,
                 metrics,
                 synced: AtomicBool::new(false),
             }),
@@ -161,14 +195,27 @@ impl BookingService {
     ///
     /// The store step runs to completion in its own task even if the caller stops waiting (a
     /// client that hangs up): once the store may have taken the place, the outcome is counted.
+    ///
+    /// With an idempotency key, a submission sent again (after a timeout, a lost answer) gets
+    /// the booking it made, before any other rule is asked: the slot it took may be full now,
+    /// the campaign closed.
     pub async fn book(&self, request: BookingRequest) -> Result<Booking, BookError> {
+        let once = self.idempotency(&request);
+        if let Some(once) = &once
+            && let Some(prior) = self.shared.store.idempotent(&once.key).await?
+        {
+            if prior.fingerprint != once.fingerprint {
+                return Err(BookError::KeyReused);
+            }
+            return self.replayed(&prior.reference).await;
+        }
         if let Err(refusal) = self.check(&request) {
             self.count(&Err(&refusal));
             return Err(refusal);
         }
         let service = self.clone();
         let stored = tokio::spawn(async move {
-            let result = service.store_booking(request).await;
+            let result = service.store_booking(request, once).await;
             service.count(&result.as_ref());
             result
         });
@@ -180,6 +227,24 @@ impl BookingService {
         }
     }
 
+    /// The store's record of the submission's key, scoped by the person.
+    fn idempotency(&self, request: &BookingRequest) -> Option<Idempotency> {
+        let key = request.idempotency_key.as_ref()?;
+        Some(Idempotency {
+            key: attempts::scoped_idempotency_key(&request.person.id, &key.as_str()),
+            fingerprint: attempts::fingerprint(&(&request.slot, &request.person)),
+            ttl: self.shared.idempotency_ttl,
+        })
+    }
+
+    /// The booking a submission's key made, as it is now.
+    async fn replayed(&self, reference: &Reference) -> Result<Booking, BookError> {
+        self.shared.store.find(reference).await?.ok_or_else(|| {
+            StoreError::Corrupt("an idempotency key names a booking that is not stored".into())
+                .into()
+        })
+    }
+
     fn count(&self, result: &Result<&Booking, &BookError>) {
         let metrics = &self.shared.metrics;
         match result {
@@ -189,7 +254,7 @@ impl BookingService {
                 BookError::NotOpen { .. } => Refusal::NotOpen,
                 BookError::Closed { .. } => Refusal::Closed,
                 BookError::SoldOut => Refusal::SoldOut,
-                BookError::AlreadyBooked => Refusal::AlreadyBooked,
+                BookError::AlreadyBooked | BookError::KeyReused => Refusal::AlreadyBooked,
                 BookError::TooManyAttempts { .. } => Refusal::RateLimited,
                 BookError::Unavailable(_) | BookError::Event(_) => Refusal::Unavailable,
             }),
@@ -208,7 +273,10 @@ impl BookingService {
         if catalogue.capacity(&request.slot).is_none() {
             return Err(BookError::UnknownSlot);
         }
-        if let Err(retry_after) = self.shared.attempts.check(&request.person.id) {
+        // Per identity number *and* client: keyed by the number alone, anyone could spend a
+        // person's attempts (even against a full slot) and stop them from booking.
+        let key = (&request.person.id, &request.client);
+        if let Err(retry_after) = self.shared.attempts.check(key) {
             self.shared.metrics.rate_limited(Limit::Identity);
             return Err(BookError::TooManyAttempts { retry_after });
         }
@@ -221,7 +289,11 @@ impl BookingService {
 
     /// The atomic store step, retried only for a reference collision or a store that lacks
     /// the catalogue.
-    async fn store_booking(&self, request: BookingRequest) -> Result<Booking, BookError> {
+    async fn store_booking(
+        &self,
+        request: BookingRequest,
+        once: Option<Idempotency>,
+    ) -> Result<Booking, BookError> {
         let catalogue = self.catalogue();
         let centre = catalogue
             .centre(&request.slot.centre)
@@ -240,8 +312,16 @@ impl BookingService {
                 .to_outbox()?;
             let cancellations = self.shared.snapshots.cancellations();
             let asked_at = Instant::now();
-            match self.shared.store.book(&booking, &event).await? {
+            match self
+                .shared
+                .store
+                .book(&booking, &event, once.as_ref())
+                .await?
+            {
                 BookOutcome::Booked => return Ok(booking),
+                // A retry that raced its first submission: the first one booked.
+                BookOutcome::Replayed(reference) => return self.replayed(&reference).await,
+                BookOutcome::KeyReused => return Err(BookError::KeyReused),
                 BookOutcome::AlreadyBooked => return Err(BookError::AlreadyBooked),
                 BookOutcome::SoldOut => {
                     self.shared
@@ -268,19 +348,71 @@ impl BookingService {
         Err(StoreError::Corrupt("could not find an unused booking reference".into()).into())
     }
 
-    /// The booking, only for someone who holds both its reference and its identity number.
+    /// The booking, only for someone who holds both its reference and its identity number;
+    /// failures count against the reference and the client (see [`attempts`]).
     pub async fn lookup(
         &self,
         reference: &Reference,
         person: &PersonId,
+        client: &ClientKey,
     ) -> Result<Booking, LookupError> {
-        self.lookup_verified(reference, |booking| &booking.person.id == person)
-            .await
+        let guess = Guess::reference(&self.shared.failures, reference, client);
+        self.guarded(
+            guess,
+            self.lookup_verified(reference, |booking| &booking.person.id == person),
+        )
+        .await
+    }
+
+    /// The person's active booking, for someone who knows their identity number and the phone
+    /// number it was booked with (both are the person's own: the way back for whoever lost
+    /// the reference, or never got it). Failures count against the identity number and the
+    /// client.
+    pub async fn find(
+        &self,
+        person: &PersonId,
+        phone: &Phone,
+        client: &ClientKey,
+    ) -> Result<Booking, LookupError> {
+        let guess = Guess::identity(&self.shared.failures, person, client);
+        let found = async {
+            match self.shared.store.active_booking_of(person).await? {
+                Some(booking) if phones_match(&booking.person.phone, phone) => Ok(booking),
+                _ => Err(LookupError::NotFound),
+            }
+        };
+        self.guarded(guess, found).await
+    }
+
+    /// Runs `attempt` if neither of the guess's limits is reached, counting it; takes it back
+    /// unless it failed to match (only failures add up).
+    async fn guarded(
+        &self,
+        guess: Guess,
+        attempt: impl std::future::Future<Output = Result<Booking, LookupError>>,
+    ) -> Result<Booking, LookupError> {
+        let store = &self.shared.store;
+        if let AttemptOutcome::Refused { index, retry_after } = store.attempt(&guess.limits).await?
+        {
+            return Err(LookupError::Locked {
+                by: guess.locked(index),
+                retry_after,
+            });
+        }
+        let result = attempt.await;
+        if !matches!(result, Err(LookupError::NotFound))
+            && let Err(error) = store.attempt_succeeded(&guess.limits).await
+        {
+            // The attempt stays counted until its window ends: a small cost, not a failure.
+            tracing::warn!(%error, "cannot take back a successful attempt");
+        }
+        result
     }
 
     /// The booking with this reference, for a caller that proves the holder another way (the web
     /// pages' signed pass): `is_theirs` sees the stored booking and says whether it is the
-    /// caller's. Not theirs and not there are the same answer.
+    /// caller's. Not theirs and not there are the same answer. Never limited: a stranger's
+    /// guesses cannot lock a pass holder out.
     pub async fn lookup_verified(
         &self,
         reference: &Reference,
@@ -292,13 +424,29 @@ impl BookingService {
         }
     }
 
-    /// Cancels the booking and gives its place back; the person may then book again.
+    /// Cancels the booking and gives its place back; the person may then book again. Failures
+    /// count as [`BookingService::lookup`]'s do.
     pub async fn cancel(
         &self,
         reference: &Reference,
         person: &PersonId,
+        client: &ClientKey,
     ) -> Result<Booking, LookupError> {
-        let mut booking = self.lookup(reference, person).await?;
+        let guess = Guess::reference(&self.shared.failures, reference, client);
+        self.guarded(guess, self.cancel_as_holder(reference, person))
+            .await
+    }
+
+    /// [`BookingService::cancel`] for a caller that has proven it holds the booking (the web
+    /// pages' signed pass): not counted, never locked.
+    pub async fn cancel_as_holder(
+        &self,
+        reference: &Reference,
+        person: &PersonId,
+    ) -> Result<Booking, LookupError> {
+        let mut booking = self
+            .lookup_verified(reference, |booking| &booking.person.id == person)
+            .await?;
         if !booking.is_active() {
             return Err(LookupError::AlreadyCancelled);
         }
@@ -307,7 +455,7 @@ impl BookingService {
         let catalogue = self.catalogue();
         let centre = catalogue.centre(&booking.slot.centre).ok_or_else(|| {
             StoreError::Corrupt(format!(
-                "booking {reference} is at centre {}, which the catalogue does not list",
+                "a booking is at centre {}, which the catalogue does not list",
                 booking.slot.centre
             ))
         })?;
@@ -371,4 +519,10 @@ impl BookingService {
     pub async fn check_ready(&self) -> Result<(), StoreError> {
         self.shared.store.ping().await
     }
+}
+
+/// Compares without stopping at the first difference, so timing says nothing of the number.
+fn phones_match(stored: &Phone, given: &Phone) -> bool {
+    let (a, b) = (stored.e164().as_bytes(), given.e164().as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -2,19 +2,23 @@
 //!
 //! Each type has a private field and a `parse` constructor; the adapters (JSON API, seed
 //! endpoints, web forms) turn raw strings into these before any I/O, and name the field when
-//! parsing fails. `Debug` and `Display` of personal data are redacted so that a stray log line
-//! cannot leak an identity number or phone number.
+//! parsing fails. The `Debug` of personal data is redacted, and identity and phone numbers have
+//! no `Display`, so that a stray log line or template cannot leak them; what answers show of a
+//! phone or an address comes from their `masked` forms.
 
 mod booking;
 mod fields;
+mod idempotency;
 mod person;
 mod phone;
 mod reference;
 mod slot;
+pub mod text;
 
 pub use booking::{Booking, BookingStatus, Person};
 pub use fields::{FieldErrors, KeyField, PersonField, PersonInput, parse_booking_key};
-pub use person::{Address, PersonId, PersonName, Postcode, Sex};
+pub use idempotency::IdempotencyKey;
+pub use person::{Address, PersonId, PersonName, PlaceOfBirth, Postcode, Sex};
 pub use phone::Phone;
 pub use reference::Reference;
 pub use slot::{CentreCode, SlotKey, State, TimeWindow, parse_compact_date, parse_iso_date};
@@ -40,15 +44,4 @@ impl ParseError {
 /// Today's date in Malaysia (Asia/Kuala_Lumpur is UTC+8 all year, no daylight saving).
 pub fn today_in_malaysia() -> chrono::NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
-/// Keeps the first and last `keep` characters' worth of shape only: used for logs.
-pub(crate) fn redact(value: &str, keep_last: usize) -> String {
-    let count = value.chars().count();
-    let hidden = count.saturating_sub(keep_last);
-    value
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i < hidden { '*' } else { c })
-        .collect()
 }

@@ -5,12 +5,14 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{ParseError, redact, today_in_malaysia};
+use super::text::clean_text;
+use super::{ParseError, State, today_in_malaysia};
 
 /// A person's identity: a Malaysian MyKad number or, for non-citizens, a passport number.
 ///
-/// Serialises to its canonical text (12 digits for MyKad, upper-case passport number);
-/// `Debug`/`Display` show only the last four characters.
+/// Serialises to its canonical text (12 digits for MyKad, upper-case passport number). It has no
+/// `Display`, and its `Debug` shows only its kind: not a digit of it reaches a log line or a page
+/// by accident.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum PersonId {
@@ -30,9 +32,56 @@ pub enum Sex {
     Female,
 }
 
-/// Place-of-birth codes the National Registration Department issues (states and countries).
-fn is_place_of_birth_code(code: u8) -> bool {
-    matches!(code, 1..=16 | 21..=59 | 60..=68 | 71 | 72 | 74..=79 | 82..=93 | 98 | 99)
+/// Where a MyKad holder was born, as digits 7–8 of the number record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceOfBirth {
+    /// A state or federal territory of Malaysia.
+    State(State),
+    /// In Malaysia, the state not recorded (code 82).
+    StateUnknown,
+    /// Abroad: a country or region (60–68, 71, 72, 74–79, 83–93), or one of the codes 98 and 99.
+    Abroad,
+}
+
+/// The National Registration Department's (JPN) place-of-birth codes, as issued: each state has
+/// its code from 01–16 and more from 21–59; births abroad have codes by country or region. A
+/// code not in this table (00, 17–20, 69, 70, 73, 80, 81, 94–97) is on no genuine card.
+const PLACES_OF_BIRTH: &[(&[u8], PlaceOfBirth)] = {
+    use PlaceOfBirth::{Abroad, StateUnknown};
+    use State::*;
+    &[
+        (&[1, 21, 22, 23, 24], PlaceOfBirth::State(Johor)),
+        (&[2, 25, 26, 27], PlaceOfBirth::State(Kedah)),
+        (&[3, 28, 29], PlaceOfBirth::State(Kelantan)),
+        (&[4, 30], PlaceOfBirth::State(Melaka)),
+        (&[5, 31, 59], PlaceOfBirth::State(NegeriSembilan)),
+        (&[6, 32, 33], PlaceOfBirth::State(Pahang)),
+        (&[7, 34, 35], PlaceOfBirth::State(PulauPinang)),
+        (&[8, 36, 37, 38, 39], PlaceOfBirth::State(Perak)),
+        (&[9, 40], PlaceOfBirth::State(Perlis)),
+        (&[10, 41, 42, 43, 44], PlaceOfBirth::State(Selangor)),
+        (&[11, 45, 46], PlaceOfBirth::State(Terengganu)),
+        (&[12, 47, 48, 49], PlaceOfBirth::State(Sabah)),
+        (&[13, 50, 51, 52, 53], PlaceOfBirth::State(Sarawak)),
+        (&[14, 54, 55, 56, 57], PlaceOfBirth::State(KualaLumpur)),
+        (&[15, 58], PlaceOfBirth::State(Labuan)),
+        (&[16], PlaceOfBirth::State(Putrajaya)),
+        (&[82], StateUnknown),
+        // Brunei, Indonesia, Cambodia, Laos, Myanmar, the Philippines, Singapore, Thailand,
+        // Vietnam; born abroad (71, 72); China, India, Pakistan, Saudi Arabia, Sri Lanka,
+        // Bangladesh; then regions (83–93); and 98, 99.
+        (&[60, 61, 62, 63, 64, 65, 66, 67, 68], Abroad),
+        (&[71, 72, 74, 75, 76, 77, 78, 79], Abroad),
+        (&[83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93], Abroad),
+        (&[98, 99], Abroad),
+    ]
+};
+
+fn place_of_birth(code: u8) -> Option<PlaceOfBirth> {
+    PLACES_OF_BIRTH
+        .iter()
+        .find(|(codes, _)| codes.contains(&code))
+        .map(|(_, place)| *place)
 }
 
 impl PersonId {
@@ -91,7 +140,7 @@ impl PersonId {
             .ok_or_else(|| {
                 ParseError::new("the first six digits must be a real birth date (YYMMDD)")
             })?;
-        if !is_place_of_birth_code(number(6..8) as u8) {
+        if place_of_birth(number(6..8) as u8).is_none() {
             return Err(ParseError::new(
                 "digits 7 and 8 are not a place-of-birth code in use",
             ));
@@ -118,6 +167,17 @@ impl PersonId {
     pub fn birth_date(&self) -> Option<NaiveDate> {
         match self {
             Self::MyKad { birth_date, .. } => Some(*birth_date),
+            Self::Passport(_) => None,
+        }
+    }
+
+    /// Where a MyKad holder was born; `None` for a passport.
+    pub fn place_of_birth(&self) -> Option<PlaceOfBirth> {
+        match self {
+            Self::MyKad { digits, .. } => digits
+                .get(6..8)
+                .and_then(|code| code.parse().ok())
+                .and_then(place_of_birth),
             Self::Passport(_) => None,
         }
     }
@@ -156,41 +216,16 @@ impl From<PersonId> for String {
     }
 }
 
+/// Personal data: only the kind is shown. (Even the last digits are left out: next to a booking
+/// reference they are half of what a stranger needs to open the booking.)
 impl fmt::Debug for PersonId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PersonId({})", redact(self.as_str(), 4))
+        write!(f, "PersonId({}, <redacted>)", self.kind())
     }
 }
 
-impl fmt::Display for PersonId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact(self.as_str(), 4))
-    }
-}
-
-/// Free text with surrounding and repeated whitespace removed and no control characters.
-fn clean_text(raw: &str, max_chars: usize, what: &'static str) -> Result<String, ParseError> {
-    if raw
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(ParseError::new(
-            "contains characters that cannot be printed",
-        ));
-    }
-    let cleaned = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if cleaned.is_empty() {
-        return Err(ParseError::new("is required"));
-    }
-    if cleaned.chars().count() > max_chars {
-        return Err(ParseError::new(format!(
-            "{what} must be at most {max_chars} characters"
-        )));
-    }
-    Ok(cleaned)
-}
-
-/// A person's name as they write it (any script), 1–100 characters.
+/// A person's name as they write it (any script), 1–100 characters, in NFC, without control or
+/// invisible formatting characters (see [`super::text`]).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PersonName(String);
@@ -204,7 +239,8 @@ impl PersonName {
     }
 }
 
-/// A postal address, 1–200 characters; line breaks are folded into spaces.
+/// A postal address, 1–200 characters; line breaks are folded into spaces. Like a name, in NFC
+/// and without control or invisible formatting characters.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Address(String);
@@ -215,6 +251,20 @@ impl Address {
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         clean_text(raw, Self::MAX_CHARS, "an address").map(Self)
+    }
+
+    /// What an answer shows of the address: its first word (at most 12 characters) and `…`.
+    /// The person knows the rest; an answer that leaks should not tell a stranger where they live.
+    pub fn masked(&self) -> String {
+        let first: String = self
+            .0
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(12)
+            .collect();
+        format!("{first} …")
     }
 }
 
@@ -339,12 +389,82 @@ mod tests {
     }
 
     #[test]
-    fn debug_and_display_never_show_an_identity_number_in_full() {
+    fn debug_never_shows_a_digit_of_an_identity_number_or_a_letter_of_a_name_or_address() {
         let id = PersonId::parse("900127015527").unwrap();
-        assert_eq!(id.to_string(), "********5527");
-        assert!(!format!("{id:?}").contains("900127"));
+        let shown = format!("{id:?}");
+        assert_eq!(shown, "PersonId(mykad, <redacted>)");
+        assert!(!shown.contains("5527"));
+        let passport = format!("{:?}", PersonId::parse("A1234567").unwrap());
+        assert!(!passport.contains("1234567"), "{passport}");
         let name = PersonName::parse("Fadhil Yaacob").unwrap();
         assert!(!format!("{name:?}").contains("Fadhil"));
+        let address = Address::parse("Lorong Rahsia 7").unwrap();
+        assert!(!format!("{address:?}").contains("Rahsia"));
+    }
+
+    #[test]
+    fn a_masked_address_shows_only_its_first_word() {
+        let address = Address::parse("Lorong Rahsia 7, Kuala Lumpur").unwrap();
+        assert_eq!(address.masked(), "Lorong …");
+        let long = Address::parse("Kampungbaruhulukiri 3").unwrap();
+        assert_eq!(long.masked(), "Kampungbaruh …");
+    }
+
+    #[test]
+    fn every_place_of_birth_code_jpn_issues_is_accepted_and_no_other() {
+        let today = day(2021, 5, 26);
+        let refused: Vec<u8> = (0..=99u8)
+            .filter(|code| PersonId::parse_on(&format!("900127{code:02}5527"), today).is_err())
+            .collect();
+        let mut expected = vec![0, 17, 18, 19, 20, 69, 70, 73, 80, 81];
+        expected.extend(94..=97);
+        assert_eq!(refused, expected);
+        let error = PersonId::parse_on("900127205527", today).unwrap_err();
+        assert!(error.message().contains("place-of-birth"), "{error}");
+    }
+
+    #[test]
+    fn the_place_of_birth_code_names_the_state_or_abroad() {
+        let today = day(2021, 5, 26);
+        let place = |raw: &str| PersonId::parse_on(raw, today).unwrap().place_of_birth();
+        assert_eq!(
+            place("900127-14-5527"),
+            Some(PlaceOfBirth::State(State::KualaLumpur))
+        );
+        assert_eq!(
+            place("900127-56-5527"),
+            Some(PlaceOfBirth::State(State::KualaLumpur))
+        );
+        assert_eq!(
+            place("900127-59-5527"),
+            Some(PlaceOfBirth::State(State::NegeriSembilan))
+        );
+        assert_eq!(
+            place("900127-10-5527"),
+            Some(PlaceOfBirth::State(State::Selangor))
+        );
+        assert_eq!(place("900127-82-5527"), Some(PlaceOfBirth::StateUnknown));
+        assert_eq!(place("900127-66-5527"), Some(PlaceOfBirth::Abroad));
+        assert_eq!(place("A1234567"), None);
+        // Every state has at least its code from 01–16.
+        for state in State::ALL {
+            assert!(
+                PLACES_OF_BIRTH
+                    .iter()
+                    .any(|(codes, p)| *p == PlaceOfBirth::State(state) && codes[0] <= 16),
+                "{state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_and_addresses_with_invisible_characters_are_refused_and_kept_in_nfc() {
+        assert!(PersonName::parse("Ali\u{202E}nimda").is_err());
+        assert!(Address::parse("Jalan\u{200B}1").is_err());
+        assert_eq!(
+            PersonName::parse("Jose\u{301}").unwrap().as_ref(),
+            "Jos\u{E9}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ParseError, redact};
+use super::ParseError;
 
 /// A Malaysian mobile number (`01X` + 7 or 8 digits), held as E.164 (`+60123456789`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +46,17 @@ impl Phone {
     pub fn national(&self) -> String {
         format!("0{}", &self.0[3..])
     }
+
+    /// What an answer shows of the number: `+60 12-*** **89`. Enough for the person to know it is
+    /// theirs; two digits are no help to a stranger.
+    pub fn masked(&self) -> String {
+        // After `+60`: the two digits of the mobile prefix, then 7 or 8 more.
+        let digits = &self.0[3..];
+        let (prefix, rest) = digits.split_at(2);
+        let last = &rest[rest.len() - 2..];
+        let hidden = "*".repeat(rest.len() - 4);
+        format!("+60 {prefix}-{hidden} **{last}")
+    }
 }
 
 impl TryFrom<String> for Phone {
@@ -61,15 +72,10 @@ impl From<Phone> for String {
     }
 }
 
+/// Personal data: not a digit is shown.
 impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Phone({})", redact(&self.0, 4))
-    }
-}
-
-impl fmt::Display for Phone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact(&self.0, 4))
+        f.write_str("Phone(<redacted>)")
     }
 }
 
@@ -114,10 +120,14 @@ mod tests {
     }
 
     #[test]
-    fn a_phone_number_is_never_shown_in_full_by_debug_or_display() {
+    fn debug_shows_no_digit_of_a_phone_number_and_the_masked_form_only_the_last_two() {
         let phone = Phone::parse("0123456789").unwrap();
-        assert_eq!(phone.to_string(), "********6789");
-        assert!(!format!("{phone:?}").contains("2345"));
+        assert_eq!(format!("{phone:?}"), "Phone(<redacted>)");
+        assert_eq!(phone.masked(), "+60 12-*** **89");
+        assert_eq!(
+            Phone::parse("011-2345 6789").unwrap().masked(),
+            "+60 11-**** **89"
+        );
     }
 
     proptest! {
@@ -133,7 +143,10 @@ mod tests {
             };
             let phone = Phone::parse(&raw).unwrap();
             prop_assert_eq!(phone.e164(), format!("+6{national}"));
-            prop_assert_eq!(phone.national(), national);
+            prop_assert_eq!(&phone.national(), &national);
+            let masked = phone.masked();
+            prop_assert!(masked.ends_with(&national[national.len() - 2..]));
+            prop_assert_eq!(masked.chars().filter(char::is_ascii_digit).count(), 6);
         }
 
         #[test]

@@ -1,16 +1,19 @@
 //! Who the client is: its address (the TCP peer, or — only when that peer is a trusted proxy —
 //! the address the proxies forwarded), the key per-client limits count it under (an IPv6
-//! client's /64), and whether it reached the site over https. The [`identify_client`]
+//! client's /64, see `booking::ClientKey`), and whether it reached the site over https. The [`identify_client`]
 //! middleware works this out once per request and adds HSTS to answers sent over https.
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::state::AppState;
+use crate::booking::ClientKey;
 use crate::config::TrustedProxies;
 
 /// Where the client's address and scheme come from.
@@ -98,13 +101,37 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
-/// The key per-client limits count a client under: an IPv4 address as it is; an IPv6 address
-/// by its /64, the block one subscriber gets (rotating addresses inside it is free, so counting
-/// them apart would give one phone thousands of allowances).
-pub fn client_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128))),
-        v4 => v4,
+impl Client {
+    /// The key per-client limits count this client under (an IPv4 address; an IPv6 /64).
+    pub fn key(&self) -> ClientKey {
+        ClientKey::of(self.ip)
+    }
+}
+
+/// The request's client key, for the store-counted limits (failed lookups, attempts): what
+/// [`identify_client`] found, or — for a router called in process without it — the peer.
+#[derive(Debug, Clone)]
+pub struct ClientId(pub ClientKey);
+
+impl<S> FromRequestParts<S> for ClientId
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(client) = parts.extensions.get::<Client>() {
+            return Ok(Self(client.key()));
+        }
+        let state = AppState::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        Ok(Self(ClientKey::of(
+            state.limits.client_ip.client_ip(&parts.headers, peer),
+        )))
     }
 }
 
@@ -217,29 +244,5 @@ mod tests {
         let http = headers(&[("x-forwarded-proto", "https, http")]);
         assert!(!source.https(&http, peer("10.1.1.1")));
         assert!(!source.https(&HeaderMap::new(), peer("10.1.1.1")));
-    }
-
-    #[test]
-    fn ipv6_clients_are_keyed_by_their_64_and_ipv4_ones_by_their_address() {
-        assert_eq!(
-            client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse().unwrap()),
-            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            client_key("2001:db8:1:2::1".parse().unwrap()),
-            client_key("2001:db8:1:2:ffff::9".parse().unwrap())
-        );
-        assert_ne!(
-            client_key("2001:db8:1:2::1".parse().unwrap()),
-            client_key("2001:db8:1:3::1".parse().unwrap())
-        );
-        assert_eq!(
-            client_key("::ffff:203.0.113.9".parse().unwrap()),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            client_key("203.0.113.9".parse().unwrap()),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
-        );
     }
 }

@@ -18,18 +18,19 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
+use super::client::Client;
 pub use super::client::ClientIpSource;
-use super::client::{Client, client_key};
 use super::refusal::{Refusal, RequestHead};
 use super::serve::Connections;
 use super::state::AppState;
+use crate::booking::ClientKey;
 use crate::limiter::{KeyedLimiter, retry_after};
 use crate::metrics::{Limit, Metrics};
 
 /// The limits every booking front end shares.
 #[derive(Debug)]
 pub struct Limits {
-    /// Keyed by [`client_key`]: an IPv4 address, an IPv6 /64.
+    /// Keyed by [`crate::booking::ClientKey`]: an IPv4 address, an IPv6 /64.
     pub booking_posts_per_ip: KeyedLimiter,
     pub client_ip: ClientIpSource,
     pub shedder: Shedder,
@@ -88,7 +89,10 @@ where
             }
         };
         // No address at all (an in-process call): one shared bucket, never unlimited.
-        match limits.booking_posts_per_ip.check(ip.map(client_key)) {
+        match limits
+            .booking_posts_per_ip
+            .check(ip.map(|ip| ClientKey::of(Some(ip))))
+        {
             Ok(()) => Ok(Self),
             Err(wait) => {
                 state.service.metrics().rate_limited(Limit::ClientIp);

@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-use super::client::client_key;
+use crate::booking::ClientKey;
 use crate::config::TrustedProxies;
 use crate::metrics::{ConnectionCap, Metrics};
 
@@ -34,7 +34,7 @@ use crate::metrics::{ConnectionCap, Metrics};
 pub struct Connections {
     /// Connections open at once; 0: no cap.
     max_total: usize,
-    /// Connections open at once per [`client_key`]; 0: no cap.
+    /// Connections open at once per [`ClientKey`]; 0: no cap.
     max_per_client: usize,
     /// Peers not capped per client: a proxy carries many clients over its connections.
     trusted_proxies: TrustedProxies,
@@ -43,7 +43,7 @@ pub struct Connections {
     open: AtomicUsize,
     /// Open connections per client key; a key leaves the map with its last connection, so the
     /// map never holds more entries than there are open connections.
-    per_client: Mutex<HashMap<IpAddr, usize>>,
+    per_client: Mutex<HashMap<ClientKey, usize>>,
 }
 
 impl Connections {
@@ -81,9 +81,9 @@ impl Connections {
             return Err(ConnectionCap::Total);
         }
         if self.max_per_client > 0 && !self.trusted_proxies.contains(peer) {
-            let key = client_key(peer);
+            let key = ClientKey::of(Some(peer));
             let mut per_client = self.lock();
-            let count = per_client.entry(key).or_insert(0);
+            let count = per_client.entry(key.clone()).or_insert(0);
             if *count >= self.max_per_client {
                 return Err(ConnectionCap::PerClient);
             }
@@ -93,7 +93,7 @@ impl Connections {
         Ok(admitted)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientKey, usize>> {
         // A poisoned lock only means a thread panicked while counting; the counts still hold.
         self.per_client
             .lock()
@@ -106,19 +106,19 @@ impl Connections {
 struct Admitted {
     connections: Arc<Connections>,
     /// The client key counted for it, if it is capped per client.
-    client: Option<IpAddr>,
+    client: Option<ClientKey>,
 }
 
 impl Drop for Admitted {
     fn drop(&mut self) {
         let connections = &self.connections;
         connections.open.fetch_sub(1, Ordering::AcqRel);
-        if let Some(key) = self.client {
+        if let Some(key) = &self.client {
             let mut per_client = connections.lock();
-            if let Some(count) = per_client.get_mut(&key) {
+            if let Some(count) = per_client.get_mut(key) {
                 *count -= 1;
                 if *count == 0 {
-                    per_client.remove(&key);
+                    per_client.remove(key);
                 }
             }
         }

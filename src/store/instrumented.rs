@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    BookOutcome, CancelOutcome, OutboxEntry, OutboxEvent, OutboxStats, SlotCount, Store, StoreError,
+    AttemptLimit, AttemptOutcome, BookOutcome, CancelOutcome, Idempotency, IdempotentBooking,
+    OutboxEntry, OutboxEvent, OutboxStats, SlotCount, Store, StoreError,
 };
 use crate::domain::{Booking, PersonId, Reference, SlotKey};
 use crate::metrics::Metrics;
@@ -55,8 +56,28 @@ impl Store for InstrumentedStore {
         &self,
         booking: &Booking,
         event: &OutboxEvent,
+        idempotency: Option<&Idempotency>,
     ) -> Result<BookOutcome, StoreError> {
-        self.timed("book", self.inner.book(booking, event)).await
+        self.timed("book", self.inner.book(booking, event, idempotency))
+            .await
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<IdempotentBooking>, StoreError> {
+        self.timed("idempotent", self.inner.idempotent(key)).await
+    }
+
+    async fn active_booking_of(&self, person: &PersonId) -> Result<Option<Booking>, StoreError> {
+        self.timed("active_booking_of", self.inner.active_booking_of(person))
+            .await
+    }
+
+    async fn attempt(&self, limits: &[AttemptLimit]) -> Result<AttemptOutcome, StoreError> {
+        self.timed("attempt", self.inner.attempt(limits)).await
+    }
+
+    async fn attempt_succeeded(&self, limits: &[AttemptLimit]) -> Result<(), StoreError> {
+        self.timed("attempt_succeeded", self.inner.attempt_succeeded(limits))
+            .await
     }
 
     async fn cancel(

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    BookOutcome, CancelOutcome, OutboxEntry, OutboxEvent, OutboxStats, SlotCount, Store, StoreError,
+    AttemptLimit, AttemptOutcome, BookOutcome, CancelOutcome, Idempotency, IdempotentBooking,
+    OutboxEntry, OutboxEvent, OutboxStats, SlotCount, Store, StoreError,
 };
 use crate::domain::{Booking, BookingStatus, PersonId, Reference, SlotKey};
 
@@ -28,6 +29,50 @@ struct Inner {
     /// Undelivered events by sequence number, oldest first.
     outbox: BTreeMap<u64, Pending>,
     next_outbox_id: u64,
+    /// Idempotency keys, each with what it recorded and until when.
+    idempotency: Expiring<IdempotentBooking>,
+    /// Attempt counters: attempts counted, until when.
+    attempts: Expiring<u32>,
+}
+
+/// Entries that are forgotten at their expiry, as Redis forgets keys with a TTL. Expired
+/// entries are swept when the map has doubled since the last sweep, so memory follows what is
+/// live.
+#[derive(Debug)]
+struct Expiring<T> {
+    entries: HashMap<String, (T, Instant)>,
+    sweep_at: usize,
+}
+
+impl<T> Default for Expiring<T> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            sweep_at: 1024,
+        }
+    }
+}
+
+impl<T> Expiring<T> {
+    fn get(&self, key: &str, now: Instant) -> Option<&(T, Instant)> {
+        self.entries.get(key).filter(|(_, until)| *until > now)
+    }
+
+    fn get_mut(&mut self, key: &str, now: Instant) -> Option<&mut (T, Instant)> {
+        self.entries.get_mut(key).filter(|(_, until)| *until > now)
+    }
+
+    fn insert(&mut self, key: String, value: T, until: Instant, now: Instant) {
+        if self.entries.len() >= self.sweep_at {
+            self.entries.retain(|_, (_, until)| *until > now);
+            self.sweep_at = (self.entries.len() * 2).max(1024);
+        }
+        self.entries.insert(key, (value, until));
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
 }
 
 #[derive(Debug)]
@@ -88,8 +133,19 @@ impl Store for MemoryStore {
         &self,
         booking: &Booking,
         event: &OutboxEvent,
+        idempotency: Option<&Idempotency>,
     ) -> Result<BookOutcome, StoreError> {
         let mut inner = self.lock()?;
+        let now = Instant::now();
+        if let Some(once) = idempotency
+            && let Some((prior, _)) = inner.idempotency.get(&once.key, now)
+        {
+            return Ok(if prior.fingerprint == once.fingerprint {
+                BookOutcome::Replayed(prior.reference.clone())
+            } else {
+                BookOutcome::KeyReused
+            });
+        }
         let person = booking.person.id.storage_key();
         if inner.holders.contains_key(&person) {
             return Ok(BookOutcome::AlreadyBooked);
@@ -111,7 +167,82 @@ impl Store for MemoryStore {
         stored.status = BookingStatus::Confirmed;
         inner.bookings.insert(booking.reference.clone(), stored);
         inner.append(event);
+        if let Some(once) = idempotency {
+            let record = IdempotentBooking {
+                reference: booking.reference.clone(),
+                fingerprint: once.fingerprint.clone(),
+            };
+            inner
+                .idempotency
+                .insert(once.key.clone(), record, now + once.ttl, now);
+        }
         Ok(BookOutcome::Booked)
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<IdempotentBooking>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .idempotency
+            .get(key, Instant::now())
+            .map(|(record, _)| record.clone()))
+    }
+
+    async fn active_booking_of(&self, person: &PersonId) -> Result<Option<Booking>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .holders
+            .get(&person.storage_key())
+            .and_then(|reference| inner.bookings.get(reference))
+            .filter(|booking| booking.is_active())
+            .cloned())
+    }
+
+    async fn attempt(&self, limits: &[AttemptLimit]) -> Result<AttemptOutcome, StoreError> {
+        let mut inner = self.lock()?;
+        let now = Instant::now();
+        for (index, limit) in limits.iter().enumerate() {
+            if limit.max == 0 {
+                continue;
+            }
+            if let Some((count, until)) = inner.attempts.get(&limit.key, now)
+                && *count >= limit.max
+            {
+                let retry_after = until.duration_since(now);
+                return Ok(AttemptOutcome::Refused { index, retry_after });
+            }
+        }
+        for limit in limits.iter().filter(|limit| limit.max > 0) {
+            let from_now = now + limit.window;
+            match inner.attempts.get_mut(&limit.key, now) {
+                Some((count, until)) => {
+                    *count += 1;
+                    if *count == limit.max {
+                        // The last attempt allowed: locked for a whole window from now.
+                        *until = from_now;
+                    }
+                }
+                None => inner.attempts.insert(limit.key.clone(), 1, from_now, now),
+            }
+        }
+        Ok(AttemptOutcome::Allowed)
+    }
+
+    async fn attempt_succeeded(&self, limits: &[AttemptLimit]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let now = Instant::now();
+        for limit in limits.iter().filter(|limit| limit.max > 0) {
+            let emptied = match inner.attempts.get_mut(&limit.key, now) {
+                Some((count, _)) => {
+                    *count = count.saturating_sub(1);
+                    *count == 0
+                }
+                None => false,
+            };
+            if emptied {
+                inner.attempts.remove(&limit.key);
+            }
+        }
+        Ok(())
     }
 
     async fn cancel(

@@ -7,6 +7,10 @@
 //!   nothing durable.
 //!
 //! Both must pass the same conformance suite (`tests/it/conformance.rs`).
+//!
+//! Besides bookings, the store keeps what must hold across every instance of the service: the
+//! counters of failed attempts to open a booking (so that guessing is limited wherever the
+//! guesses land) and each booking's idempotency key (written in the booking's own atomic step).
 
 mod instrumented;
 mod memory;
@@ -52,10 +56,16 @@ pub struct OutboxStats {
 }
 
 /// The answer to "book this slot for this person".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookOutcome {
     /// Stored, with its outbox event: this is the only outcome that may be confirmed.
     Booked,
+    /// The submission's idempotency key already made a booking, for the same request: this is
+    /// its reference. Nothing new was stored.
+    Replayed(Reference),
+    /// The submission's idempotency key already made a booking for a different request.
+    /// Nothing was stored.
+    KeyReused,
     /// The person already holds an active booking in this campaign.
     AlreadyBooked,
     SoldOut,
@@ -63,6 +73,46 @@ pub enum BookOutcome {
     SlotMissing,
     /// The generated reference exists already (astronomically rare): try another.
     ReferenceTaken,
+}
+
+/// A submission's idempotency key, stored with the booking it makes in the same atomic step, so
+/// that a retry of the submission (after a timeout, a lost answer) finds that booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The key as the store keeps it: scoped by the caller (the service scopes it by person).
+    pub key: String,
+    /// What the submission asked for: the same key with another request is refused.
+    pub fingerprint: String,
+    /// How long the key is remembered.
+    pub ttl: Duration,
+}
+
+/// What an idempotency key recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentBooking {
+    pub reference: Reference,
+    pub fingerprint: String,
+}
+
+/// One counter of attempts, kept in the store so that it holds across instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptLimit {
+    /// Names the counter; opaque to the store.
+    pub key: String,
+    /// Attempts allowed; 0 means no limit (nothing is counted).
+    pub max: u32,
+    /// How long attempts are remembered, from the first; once `max` is reached, the counter
+    /// refuses for this long from the attempt that reached it.
+    pub window: Duration,
+}
+
+/// The answer to "may I try?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Counted against every limit.
+    Allowed,
+    /// Counted against none: the limit at `index` is reached, and frees in `retry_after`.
+    Refused { index: usize, retry_after: Duration },
 }
 
 /// The answer to "cancel this booking for this person".
@@ -110,10 +160,28 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Capacity and booked count of every slot the store knows.
     async fn counts(&self) -> Result<HashMap<SlotKey, SlotCount>, StoreError>;
 
-    /// In one atomic step: refuse if the person holds an active booking or the slot is full;
-    /// otherwise take a place, store the booking and append `event` to the outbox.
-    async fn book(&self, booking: &Booking, event: &OutboxEvent)
-    -> Result<BookOutcome, StoreError>;
+    /// In one atomic step: answer from `idempotency` if its key already made a booking; refuse
+    /// if the person holds an active booking or the slot is full; otherwise take a place, store
+    /// the booking (and `idempotency`, for its time) and append `event` to the outbox.
+    async fn book(
+        &self,
+        booking: &Booking,
+        event: &OutboxEvent,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<BookOutcome, StoreError>;
+
+    /// What an idempotency key recorded, while it is remembered.
+    async fn idempotent(&self, key: &str) -> Result<Option<IdempotentBooking>, StoreError>;
+
+    /// The person's active booking, if they hold one.
+    async fn active_booking_of(&self, person: &PersonId) -> Result<Option<Booking>, StoreError>;
+
+    /// In one atomic step: if every limit has room, count one attempt against each (limits of 0
+    /// excepted); otherwise count nothing and say which is reached.
+    async fn attempt(&self, limits: &[AttemptLimit]) -> Result<AttemptOutcome, StoreError>;
+
+    /// Takes back one attempt from each limit: it succeeded, so it was no guess.
+    async fn attempt_succeeded(&self, limits: &[AttemptLimit]) -> Result<(), StoreError>;
 
     /// The mirror image of [`Store::book`]: mark the booking cancelled, give the place back,
     /// free the person to book again and append `event`, only if `person` holds it and it is active.

@@ -14,7 +14,7 @@ use super::WebState;
 use super::browse::{remaining_label, window_label};
 use super::ctx::Ctx;
 use super::error::WebError;
-use super::forms::{BookForm, ErrorItem, Errors, FieldView};
+use super::forms::{BookForm, ErrorItem, Errors, FieldView, submission_token};
 use super::i18n::Messages;
 use super::manage::{BookingDetails, active_booking, booking_cookie_value};
 use super::page::{Chrome, NoticeKind, web_page};
@@ -22,6 +22,7 @@ use super::qr::qr_svg;
 use crate::booking::{Availability, BookError, BookingRequest};
 use crate::catalogue::{Centre, Phase};
 use crate::domain::{CentreCode, SlotKey, TimeWindow, parse_iso_date};
+use crate::http::client::ClientId;
 use crate::http::limits::{BookingPostAllowed, TooManyBookingPosts};
 
 #[derive(Debug, Template)]
@@ -30,6 +31,8 @@ struct BookPage {
     chrome: Chrome,
     t: &'static Messages,
     csrf: String,
+    /// The form's submission token (see [`BookForm::submission`]).
+    submission: String,
     state_code: &'static str,
     state_name: &'static str,
     centre_code: String,
@@ -172,6 +175,12 @@ fn book_page(
         chrome: ctx.chrome(t.book_title),
         t,
         csrf: ctx.csrf().to_owned(),
+        // Kept while the same form is shown again, so a resend is recognised; a new form (or
+        // one without a valid token) gets a new one.
+        submission: match values.idempotency_key() {
+            Some(_) => values.submission.clone(),
+            None => submission_token(),
+        },
         state_code: centre.state.code(),
         state_name: centre.state.name(),
         centre_code: centre.code.to_string(),
@@ -188,6 +197,7 @@ pub async fn submit(
     allowed: Result<BookingPostAllowed, TooManyBookingPosts>,
     ctx: Ctx,
     AxumState(state): AxumState<WebState>,
+    ClientId(client): ClientId,
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Result<Response, WebError> {
     let values = ctx.accept(form)?;
@@ -225,7 +235,15 @@ pub async fn submit(
     };
     // Refusals that belong next to a field show the form again, values kept; the others are
     // pages of their own.
-    let (field, message, status) = match service.book(BookingRequest { slot, person }).await {
+    let request = BookingRequest {
+        slot,
+        person,
+        client,
+        idempotency_key: values.idempotency_key(),
+    };
+    // The same form sent again (a double click, a resend after a timeout) gets the booking it
+    // made, and so the confirmation again.
+    let (field, message, status) = match service.book(request).await {
         Ok(booking) => {
             let mut response = ctx.redirect("/booked");
             if let Some(cookie) = ctx.booking_cookie_header(booking_cookie_value(&state, &booking))
@@ -234,7 +252,11 @@ pub async fn submit(
             }
             return Ok(response);
         }
-        Err(BookError::AlreadyBooked) => ("id_number", t.err_already_booked, StatusCode::CONFLICT),
+        // The form's token already booked this person, for other details (back, edit, resend):
+        // they hold a booking.
+        Err(BookError::AlreadyBooked | BookError::KeyReused) => {
+            ("id_number", t.err_already_booked, StatusCode::CONFLICT)
+        }
         Err(BookError::UnknownSlot) => ("slot", t.err_slot, StatusCode::UNPROCESSABLE_ENTITY),
         Err(BookError::SoldOut) => return Err(WebError::sold_out_at(&centre.code)),
         Err(other) => return Err(other.into()),

@@ -93,7 +93,7 @@ impl From<BookError> for WebError {
                     retry_after_secs: retry_after(wait),
                 },
             ),
-            BookError::AlreadyBooked | BookError::UnknownSlot => {
+            BookError::AlreadyBooked | BookError::UnknownSlot | BookError::KeyReused => {
                 Self::new(StatusCode::CONFLICT, NoticeKind::Error)
             }
             BookError::Unavailable(error) => error.into(),
@@ -107,6 +107,16 @@ impl From<LookupError> for WebError {
         match error {
             LookupError::NotFound => Self::not_found(),
             LookupError::AlreadyCancelled => Self::new(StatusCode::CONFLICT, NoticeKind::Error),
+            LookupError::Locked {
+                by,
+                retry_after: wait,
+            } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                NoticeKind::Locked {
+                    retry_after_secs: retry_after(wait),
+                    by,
+                },
+            ),
             LookupError::Unavailable(error) => error.into(),
             LookupError::Event(error) => Self::internal(error.to_string()),
         }

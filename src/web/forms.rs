@@ -3,11 +3,13 @@
 
 use std::fmt;
 
+use rand::Rng;
 use serde::Deserialize;
 
 use super::i18n::Messages;
 use crate::domain::{
-    KeyField, Person, PersonField, PersonId, PersonInput, Reference, parse_booking_key,
+    FieldErrors, IdempotencyKey, KeyField, Person, PersonField, PersonId, PersonInput, Phone,
+    Reference, parse_booking_key,
 };
 
 /// One input with its label, hint, entered value and error.
@@ -112,11 +114,28 @@ impl PostedForm for CheckForm {
     }
 }
 
+impl PostedForm for FindForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A new booking form's submission token: 128 random bits, in hex.
+pub fn submission_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The booking form as submitted. Every field is text so that each can be reported.
 #[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct BookForm {
     pub csrf: String,
+    /// The form's own token, made when the form was first shown and kept while it is shown
+    /// again with errors: the booking's idempotency key, so that the same form sent twice (a
+    /// double click, a resend after a timeout) gets the booking it made.
+    pub submission: String,
     pub centre: String,
     pub slot: String,
     pub id_number: String,
@@ -147,6 +166,11 @@ fn person_field(t: &Messages, field: PersonField) -> (&'static str, &'static str
 }
 
 impl BookForm {
+    /// The submission token as an idempotency key; a form without a valid one books without.
+    pub fn idempotency_key(&self) -> Option<IdempotencyKey> {
+        IdempotencyKey::parse(&self.submission).ok()
+    }
+
     /// The person, parsed through the domain; each failing field's message recorded in `errors`.
     pub fn parse_person(&self, t: &Messages, errors: &mut Errors) -> Option<Person> {
         let parsed = Person::parse(PersonInput {
@@ -303,6 +327,61 @@ impl CheckForm {
             }
             .finish(),
             id_number_field(t, &self.id_number, errors).finish(),
+        ]
+    }
+}
+
+/// The "find my booking" form: identity number and the phone number given at booking.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct FindForm {
+    pub csrf: String,
+    pub id_number: String,
+    pub phone: String,
+}
+
+impl fmt::Debug for FindForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FindForm { .. }")
+    }
+}
+
+impl FindForm {
+    pub fn parse(&self, t: &Messages, errors: &mut Errors) -> Option<(PersonId, Phone)> {
+        let mut fields = FieldErrors::new();
+        let id = fields.check("id_number", PersonId::parse(&self.id_number));
+        let phone = fields.check("phone", Phone::parse(&self.phone));
+        match fields.finish(id.zip(phone)) {
+            Ok(found) => Some(found),
+            Err(fields) => {
+                for (field, _) in fields {
+                    match field {
+                        "id_number" => errors.add("id_number", t.err_id_number),
+                        _ => errors.add("phone", t.err_phone),
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    pub fn fields(&self, t: &'static Messages, errors: &Errors) -> Vec<FieldView> {
+        vec![
+            id_number_field(t, &self.id_number, errors).finish(),
+            FieldView {
+                name: "phone",
+                label: t.label_phone,
+                hint: t.hint_find_phone,
+                value: self.phone.clone(),
+                error: errors.get("phone"),
+                input_type: "tel",
+                autocomplete: "tel",
+                inputmode: "tel",
+                maxlength: 20,
+                required: true,
+                ..FieldView::default()
+            }
+            .finish(),
         ]
     }
 }

@@ -1,5 +1,8 @@
-//! After booking: check a booking with its reference and identity number, see it, cancel it
-//! after a confirmation step. A wrong reference and a wrong identity number get the same answer.
+//! After booking: check a booking with its reference and identity number, or find it with the
+//! identity number and the phone number it was made with; see it, cancel it after a
+//! confirmation step. A wrong reference and a wrong identity number (or a wrong phone number)
+//! get the same answer, and failures are limited (see `booking::attempts`): too many lock that
+//! way in for a while, and the page names the other.
 
 use askama::Template;
 use axum::Form;
@@ -13,15 +16,17 @@ use super::WebState;
 use super::browse::window_label;
 use super::ctx::Ctx;
 use super::error::WebError;
-use super::forms::{CheckForm, ErrorItem, Errors, FieldView};
+use super::forms::{CheckForm, ErrorItem, Errors, FieldView, FindForm};
 use super::i18n::Messages;
 use super::page::{Chrome, web_page};
 use super::pass::UncheckedPass;
 use crate::booking::LookupError;
 use crate::domain::{Booking, BookingStatus};
+use crate::http::client::ClientId;
 
-/// What the booking pages show of a booking. Identity and phone numbers are masked: whoever
-/// sees this screen already knows them, but a shoulder-surfer need not.
+/// What the booking pages show of a booking. Not a digit of the identity number: beside the
+/// reference it is half of what opens the booking, and these pages get screenshotted and shared.
+/// The phone number is masked: whoever sees this screen knows it, a shoulder-surfer need not.
 #[derive(Debug)]
 pub struct BookingDetails {
     pub reference: String,
@@ -31,7 +36,6 @@ pub struct BookingDetails {
     pub date: String,
     pub time: String,
     pub name: String,
-    pub id_number: String,
     pub phone: String,
 }
 
@@ -49,8 +53,7 @@ impl BookingDetails {
             date: ctx.lang.long_date(booking.slot.date),
             time: window_label(ctx.lang, &booking.slot.window),
             name: booking.person.name.as_ref().to_owned(),
-            id_number: booking.person.id.to_string(),
-            phone: booking.person.phone.to_string(),
+            phone: booking.person.phone.masked(),
         }
     }
 }
@@ -123,6 +126,7 @@ pub async fn check_form(ctx: Ctx) -> Response {
 pub async fn check_submit(
     ctx: Ctx,
     AxumState(state): AxumState<WebState>,
+    ClientId(client): ClientId,
     form: Result<Form<CheckForm>, FormRejection>,
 ) -> Result<Response, WebError> {
     let values = ctx.accept(form)?;
@@ -131,19 +135,72 @@ pub async fn check_submit(
         let page = check_page(&ctx, &values, &errors);
         return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    match state.app.service.lookup(&reference, &id).await {
-        Ok(booking) => {
-            let mut response = ctx.redirect("/my-booking");
-            if let Some(cookie) = ctx.booking_cookie_header(booking_cookie_value(&state, &booking))
-            {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            Ok(response)
-        }
+    match state.app.service.lookup(&reference, &id, &client).await {
+        Ok(booking) => Ok(to_my_booking(&ctx, &state, &booking)),
         Err(LookupError::NotFound | LookupError::AlreadyCancelled) => {
             // One message for either number being wrong: nothing to learn by trying.
             errors.add("", ctx.t.err_no_match);
             let page = check_page(&ctx, &values, &errors);
+            Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// 303 to the booking's page, with its pass.
+fn to_my_booking(ctx: &Ctx, state: &WebState, booking: &Booking) -> Response {
+    let mut response = ctx.redirect("/my-booking");
+    if let Some(cookie) = ctx.booking_cookie_header(booking_cookie_value(state, booking)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Debug, Template)]
+#[template(path = "pages/find.html")]
+struct FindPage {
+    chrome: Chrome,
+    t: &'static Messages,
+    csrf: String,
+    fields: Vec<FieldView>,
+    errors: Vec<ErrorItem>,
+}
+
+fn find_page(ctx: &Ctx, values: &FindForm, errors: &Errors) -> FindPage {
+    FindPage {
+        chrome: ctx.chrome(ctx.t.find_title),
+        t: ctx.t,
+        csrf: ctx.csrf().to_owned(),
+        fields: values.fields(ctx.t, errors),
+        errors: errors.summary(),
+    }
+}
+
+pub async fn find_form(ctx: Ctx) -> Response {
+    let page = find_page(&ctx, &FindForm::default(), &Errors::default());
+    ctx.render(StatusCode::OK, &page)
+}
+
+/// Find my booking: the identity number and the phone number it was made with open the
+/// person's active booking (and give this browser its pass), reference or not.
+pub async fn find_submit(
+    ctx: Ctx,
+    AxumState(state): AxumState<WebState>,
+    ClientId(client): ClientId,
+    form: Result<Form<FindForm>, FormRejection>,
+) -> Result<Response, WebError> {
+    let values = ctx.accept(form)?;
+    let mut errors = Errors::default();
+    let Some((id, phone)) = values.parse(ctx.t, &mut errors) else {
+        let page = find_page(&ctx, &values, &errors);
+        return Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    match state.app.service.find(&id, &phone, &client).await {
+        Ok(booking) => Ok(to_my_booking(&ctx, &state, &booking)),
+        Err(LookupError::NotFound) => {
+            // One message whichever is wrong, and for no booking at all.
+            errors.add("", ctx.t.err_find_no_match);
+            let page = find_page(&ctx, &values, &errors);
             Ok(ctx.render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(other) => Err(other.into()),
@@ -227,10 +284,11 @@ pub async fn cancel(
     let Some(booking) = current_booking(&ctx, &state).await? else {
         return Ok(ctx.redirect("/check"));
     };
+    // The pass proved the holder: not counted as a guess, never locked.
     match state
         .app
         .service
-        .cancel(&booking.reference, &booking.person.id)
+        .cancel_as_holder(&booking.reference, &booking.person.id)
         .await
     {
         // Already cancelled is what was asked for: show the booking as it stands.
@@ -240,4 +298,4 @@ pub async fn cancel(
     }
 }
 
-web_page!(CheckPage, MyBookingPage, CancelPage);
+web_page!(CheckPage, FindPage, MyBookingPage, CancelPage);

@@ -5,7 +5,7 @@
 //!
 //! - [`browse`]: home, a state's centres, a centre's slots.
 //! - [`book`]: the booking form, its submission and the confirmation.
-//! - [`manage`]: check, show and cancel a booking.
+//! - [`manage`]: check or find, show and cancel a booking.
 //! - [`page`]: layout, security headers, friendly notice pages; [`error`]: `WebError`, the
 //!   failures handlers return, rendered as those pages.
 //! - [`ctx`]: language, CSRF, cookies. [`pass`]: the signed booking pass.
@@ -63,6 +63,7 @@ pub fn router(state: WebState) -> Router {
         .route("/book/validate", post(book::validate))
         .route("/booked", get(book::confirmation))
         .route("/check", get(manage::check_form).post(manage::check_submit))
+        .route("/find", get(manage::find_form).post(manage::find_submit))
         .route("/my-booking", get(manage::show))
         .route(
             "/my-booking/cancel",

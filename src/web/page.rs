@@ -1,6 +1,6 @@
 //! Turning a page into a response: the partial alone for htmx, the partial inside the base
 //! layout otherwise; security headers on every page; and the friendly notice pages (sold out,
-//! not open, closed, 404, 403, 503, error).
+//! not open, closed, 404, 403, 429, 503, error).
 
 use askama::Template;
 use axum::Form;
@@ -13,6 +13,7 @@ use super::ctx::Ctx;
 use super::error::WebError;
 use super::forms::PostedForm;
 use super::i18n::{Lang, Messages};
+use crate::booking::Locked;
 use crate::domain::CentreCode;
 use crate::http::ErrorCause;
 
@@ -165,14 +166,20 @@ impl Ctx {
                 t.unavailable_title,
                 vec![t.unavailable_body.to_owned(), t.unavailable_safe.to_owned()],
                 // Trying a GET again is the same page (query included); a POST's address may
-                // not even answer a GET, so after one the way on is to check or start again.
+                // not even answer a GET, so after one the way on is to find out whether the
+                // booking was made — by identity and phone number, since a person whose booking
+                // answer was lost never saw its reference — or start again.
                 if self.is_get {
                     vec![
                         Link::new(self.path.clone(), t.link_try_again),
                         Link::new("/check", t.link_check),
                     ]
                 } else {
-                    vec![Link::new("/check", t.link_check), home]
+                    vec![
+                        Link::new("/find", t.link_find),
+                        Link::new("/check", t.link_check),
+                        home,
+                    ]
                 },
             ),
             NoticeKind::HeadersTooLarge => (
@@ -190,6 +197,34 @@ impl Ctx {
                         t.too_many_body, t.seconds
                     )],
                     links: vec![Link::new("/check", t.link_check), home],
+                };
+                let mut response = self.render(StatusCode::TOO_MANY_REQUESTS, &page);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                return response;
+            }
+            NoticeKind::Locked {
+                retry_after_secs,
+                by,
+            } => {
+                let (body, links) = match by {
+                    Locked::Reference => (
+                        t.locked_reference,
+                        vec![Link::new("/find", t.link_find), home],
+                    ),
+                    Locked::Identity => (
+                        t.locked_identity,
+                        vec![Link::new("/check", t.link_check), home],
+                    ),
+                    Locked::Client => (t.locked_client, vec![home]),
+                };
+                let page = NoticePage {
+                    chrome: self.chrome(t.locked_title),
+                    t,
+                    heading: t.locked_title,
+                    paragraphs: vec![format!("{body} {retry_after_secs} {}", t.seconds)],
+                    links,
                 };
                 let mut response = self.render(StatusCode::TOO_MANY_REQUESTS, &page);
                 response
@@ -240,6 +275,12 @@ pub enum NoticeKind {
     /// 429: too many booking attempts from this address or for this identity number.
     TooManyAttempts {
         retry_after_secs: u64,
+    },
+    /// 429: too many failed attempts to open a booking; `by` says which way in is locked, and
+    /// so which other way the page offers.
+    Locked {
+        retry_after_secs: u64,
+        by: Locked,
     },
     Forbidden,
     BadRequest,

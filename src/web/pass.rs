@@ -19,9 +19,13 @@ type HmacSha256 = Hmac<Sha256>;
 /// How long a pass is good for: long enough to read the confirmation and cancel.
 pub const PASS_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
-/// The key passes are signed with.
+/// The key passes are signed with, and the one it replaced (still accepted while rotating,
+/// never used to sign).
 #[derive(Clone)]
-pub struct PassKey([u8; 32]);
+pub struct PassKey {
+    current: [u8; 32],
+    previous: Option<[u8; 32]>,
+}
 
 impl std::fmt::Debug for PassKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32,19 +36,34 @@ impl std::fmt::Debug for PassKey {
 impl PassKey {
     /// From the configured secret, or a random key for this process alone.
     pub fn new(secret: Option<&Secret>) -> Self {
-        match secret {
-            Some(secret) => Self(Sha256::digest(secret.expose().as_bytes()).into()),
+        Self::rotating(secret, None)
+    }
+
+    /// From the configured secret, still accepting passes signed with `previous`.
+    pub fn rotating(secret: Option<&Secret>, previous: Option<&Secret>) -> Self {
+        let derive =
+            |secret: &Secret| -> [u8; 32] { Sha256::digest(secret.expose().as_bytes()).into() };
+        let current = match secret {
+            Some(secret) => derive(secret),
             None => {
                 let mut key = [0u8; 32];
                 rand::rng().fill(&mut key);
-                Self(key)
+                key
             }
+        };
+        Self {
+            current,
+            previous: previous.map(derive),
         }
     }
 
     fn mac(&self, reference: &str, expires: i64, holder: &str) -> HmacSha256 {
+        Self::mac_with(&self.current, reference, expires, holder)
+    }
+
+    fn mac_with(key: &[u8; 32], reference: &str, expires: i64, holder: &str) -> HmacSha256 {
         // A 32-byte key is always accepted.
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.0)
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(b"jkjav-booking-pass-v1\0");
         mac.update(reference.as_bytes());
@@ -92,17 +111,17 @@ impl UncheckedPass {
         })
     }
 
-    /// Whether this pass was issued, by a holder of `key`, for `booking`.
+    /// Whether this pass was issued, by a holder of `key` (or of the key it replaced), for
+    /// `booking`.
     pub fn is_for(&self, booking: &Booking, key: &PassKey) -> bool {
-        booking.reference == self.reference
-            && key
-                .mac(
-                    self.reference.as_str(),
-                    self.expires,
-                    &booking.person.id.storage_key(),
-                )
+        let holder = booking.person.id.storage_key();
+        let signed_by = |k: &[u8; 32]| {
+            PassKey::mac_with(k, self.reference.as_str(), self.expires, &holder)
                 .verify_slice(&self.tag)
                 .is_ok()
+        };
+        booking.reference == self.reference
+            && (signed_by(&key.current) || key.previous.as_ref().is_some_and(signed_by))
     }
 }
 
@@ -196,6 +215,33 @@ mod tests {
         assert!(UncheckedPass::parse(&raw, later).is_none());
         assert!(UncheckedPass::parse("garbage", now).is_none());
         assert!(UncheckedPass::parse(&format!("{raw}.x"), now).is_none());
+    }
+
+    #[test]
+    fn while_rotating_passes_of_the_previous_key_are_accepted_and_new_ones_use_the_new_key() {
+        let old: Secret = "the-old-secret-of-at-least-32-characters".parse().unwrap();
+        let new: Secret = "the-new-secret-of-at-least-32-characters".parse().unwrap();
+        let mine = booking("900127015527");
+        let now = Utc::now();
+        let before = PassKey::new(Some(&old)).issue(&mine, now);
+        let rotating = PassKey::rotating(Some(&new), Some(&old));
+
+        let old_pass = UncheckedPass::parse(&before, now).unwrap();
+        assert!(old_pass.is_for(&mine, &rotating), "a pass of the old key");
+        let after = rotating.issue(&mine, now);
+        let new_pass = UncheckedPass::parse(&after, now).unwrap();
+        assert!(
+            new_pass.is_for(&mine, &PassKey::new(Some(&new))),
+            "signed with the new key"
+        );
+        assert!(
+            !new_pass.is_for(&mine, &PassKey::new(Some(&old))),
+            "never with the old"
+        );
+        assert!(
+            !old_pass.is_for(&mine, &PassKey::new(Some(&new))),
+            "once rotation is over"
+        );
     }
 
     #[test]

@@ -122,6 +122,17 @@ async function journey(server, browser, { js, lang }) {
     await focusLandsOn(page, () => document.activeElement?.className === "reference", "the result");
   }
 
+  // Find my booking: identity number and phone number, no reference needed.
+  await page.locator("header a[href='/check']").click();
+  await page.locator("form[action='/check']").waitFor();
+  await page.locator("main a[href='/find']").click();
+  await page.locator("form[action='/find']").waitFor();
+  await page.locator("#id_number").fill(id);
+  await page.locator("#phone").fill("+60 12-345 6789");
+  await submit(page);
+  await page.locator("dl.details", { hasText: ref }).waitFor();
+  assert.match(page.url(), /\/my-booking$/);
+
   await page.locator("header a[href='/check']").click();
   await page.locator("form[action='/check']").waitFor();
   await page.locator("#reference").fill(ref.toLowerCase());
@@ -339,6 +350,11 @@ test("axe-core finds no violations on any page, nothing scrolls sideways at 320 
       await submit(page);
       await page.locator(".error-summary").waitFor();
       await check("check-errors");
+      await page.goto(`${server.base}/find`);
+      await check("find");
+      await submit(page);
+      await page.locator(".error-summary").waitFor();
+      await check("find-errors");
       await page.goto(`${server.base}/nowhere`);
       await check("not-found");
       // Sold out: take ONE's only place (once), then ask for it again.

@@ -119,10 +119,15 @@ async fn a_booking_is_created_looked_up_and_cancelled() {
     let created: Value = created.json().await.unwrap();
     let reference = created["reference"].as_str().unwrap().to_owned();
     assert_eq!(created["status"], "confirmed");
-    assert_eq!(created["phone"], "+60123456789");
     assert_eq!(
-        created["idNumber"], "********0001",
-        "the identity number is shown redacted"
+        created["phone"], "+60 12-*** **89",
+        "the phone number is masked"
+    );
+    assert_eq!(created["address"], "Jalan …", "the address is masked");
+    assert_eq!(created["idType"], "mykad");
+    assert!(
+        created.get("idNumber").is_none(),
+        "not a digit of the identity number beside the reference"
     );
 
     let key = json!({"reference": reference.to_lowercase(), "idNumber": mykad(1)});
@@ -283,6 +288,58 @@ async fn every_invalid_field_is_reported_by_name_at_once() {
             .iter()
             .any(|e| e["field"] == "idNumber" && e["message"] == "is required")
     );
+}
+
+#[tokio::test]
+async fn names_and_addresses_that_would_print_as_something_else_are_refused_naming_the_field() {
+    let app = app().await;
+    for (field, sneaky) in [
+        ("name", "Ali\u{202E}nimda"),
+        ("name", "Siti\u{200B}Nur"),
+        ("address", "Jalan\u{2066}1\u{2069}"),
+        ("address", "Jalan 1\u{E0041}"),
+    ] {
+        let mut body = booking_body(1, "TEST", "2030-01-01", "09:00-12:00");
+        body[field] = json!(sneaky);
+        let refused = problem(
+            app.post_json("/api/v1/bookings", body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(
+            refused["errors"][0]["field"], field,
+            "{sneaky:?}: {refused}"
+        );
+        assert!(
+            refused["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("invisible"),
+            "{refused}"
+        );
+    }
+    // The seed's endpoint goes through the same parse.
+    let seed = json!({"address": "Kuala Lumpur", "date": "20300101", "firstName": "Ali\u{202E}",
+                      "lastName": "nimda", "location": "TEST", "mysejahteraId": mykad(2),
+                      "phoneNumber": "0123456789"});
+    let refused = app.post_json("/booking", seed).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("firstName:"),
+        "{refused}"
+    );
+    // A name in NFD is booked in NFC: one name, one form downstream.
+    let mut body = booking_body(3, "TEST", "2030-01-01", "09:00-12:00");
+    body["name"] = json!("Jose\u{301} Lim");
+    let booked = app.post_json("/api/v1/bookings", body).await;
+    assert_eq!(booked.status(), StatusCode::CREATED);
+    let booked: Value = booked.json().await.unwrap();
+    assert_eq!(booked["name"], "Jos\u{E9} Lim");
 }
 
 #[tokio::test]
@@ -537,6 +594,7 @@ async fn the_openapi_document_covers_every_route_and_docs_work_offline() {
         [
             "/api/v1/bookings",
             "/api/v1/bookings/cancel",
+            "/api/v1/bookings/find",
             "/api/v1/bookings/lookup",
             "/api/v1/centres",
             "/api/v1/centres/{code}/availability",

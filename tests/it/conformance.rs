@@ -9,7 +9,8 @@ use jkjav::domain::{
     SlotKey, TimeWindow,
 };
 use jkjav::store::{
-    BookOutcome, CancelOutcome, MemoryStore, OutboxEvent, RedisStore, RedisStoreOptions, Store,
+    AttemptLimit, AttemptOutcome, BookOutcome, CancelOutcome, Idempotency, MemoryStore,
+    OutboxEvent, RedisStore, RedisStoreOptions, Store,
 };
 
 use crate::harness::{RedisServer, mykad};
@@ -71,7 +72,7 @@ pub async fn a_booking_takes_a_place_and_is_stored_with_its_event(store: Arc<dyn
     store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
     let b = booking(1, &s);
 
-    let outcome = store.book(&b, &event("b1")).await.unwrap();
+    let outcome = store.book(&b, &event("b1"), None).await.unwrap();
 
     assert_eq!(outcome, BookOutcome::Booked);
     assert_eq!(remaining(&*store, &s).await, 2);
@@ -87,10 +88,13 @@ pub async fn a_second_booking_by_the_same_person_is_refused_even_for_another_slo
         .set_capacities(&[(s1.clone(), 3), (s2.clone(), 3)])
         .await
         .unwrap();
-    store.book(&booking(1, &s1), &event("first")).await.unwrap();
+    store
+        .book(&booking(1, &s1), &event("first"), None)
+        .await
+        .unwrap();
 
     let again = booking(1, &s2);
-    let outcome = store.book(&again, &event("again")).await.unwrap();
+    let outcome = store.book(&again, &event("again"), None).await.unwrap();
 
     assert_eq!(outcome, BookOutcome::AlreadyBooked);
     assert_eq!(
@@ -109,10 +113,13 @@ pub async fn a_second_booking_by_the_same_person_is_refused_even_for_another_slo
 pub async fn a_full_slot_refuses_and_writes_nothing(store: Arc<dyn Store>) {
     let s = slot("09:00-12:00");
     store.set_capacities(&[(s.clone(), 1)]).await.unwrap();
-    store.book(&booking(1, &s), &event("1")).await.unwrap();
+    store
+        .book(&booking(1, &s), &event("1"), None)
+        .await
+        .unwrap();
 
     let late = booking(2, &s);
-    let outcome = store.book(&late, &event("2")).await.unwrap();
+    let outcome = store.book(&late, &event("2"), None).await.unwrap();
 
     assert_eq!(outcome, BookOutcome::SoldOut);
     assert_eq!(store.find(&late.reference).await.unwrap(), None);
@@ -122,7 +129,7 @@ pub async fn a_full_slot_refuses_and_writes_nothing(store: Arc<dyn Store>) {
 
 pub async fn a_slot_the_store_does_not_know_is_reported_missing(store: Arc<dyn Store>) {
     let outcome = store
-        .book(&booking(1, &slot("09:00-12:00")), &event("x"))
+        .book(&booking(1, &slot("09:00-12:00")), &event("x"), None)
         .await
         .unwrap();
     assert_eq!(outcome, BookOutcome::SlotMissing);
@@ -133,7 +140,7 @@ pub async fn cancelling_gives_the_place_back_and_frees_the_person(store: Arc<dyn
     let s = slot("09:00-12:00");
     store.set_capacities(&[(s.clone(), 1)]).await.unwrap();
     let b = booking(1, &s);
-    store.book(&b, &event("book")).await.unwrap();
+    store.book(&b, &event("book"), None).await.unwrap();
     let at = Utc::now();
 
     let outcome = store
@@ -153,7 +160,7 @@ pub async fn cancelling_gives_the_place_back_and_frees_the_person(store: Arc<dyn
     assert_eq!(store.outbox_len().await.unwrap(), 2);
     let rebook = booking(1, &s);
     assert_eq!(
-        store.book(&rebook, &event("rebook")).await.unwrap(),
+        store.book(&rebook, &event("rebook"), None).await.unwrap(),
         BookOutcome::Booked
     );
 }
@@ -162,7 +169,7 @@ pub async fn a_booking_is_cancelled_once_and_only_by_its_holder(store: Arc<dyn S
     let s = slot("09:00-12:00");
     store.set_capacities(&[(s.clone(), 2)]).await.unwrap();
     let b = booking(1, &s);
-    store.book(&b, &event("book")).await.unwrap();
+    store.book(&b, &event("book"), None).await.unwrap();
     let stranger = PersonId::parse(&mykad(2)).unwrap();
 
     let by_stranger = store
@@ -202,8 +209,14 @@ pub async fn a_booking_is_cancelled_once_and_only_by_its_holder(store: Arc<dyn S
 pub async fn loading_capacities_again_never_refills_booked_places(store: Arc<dyn Store>) {
     let s = slot("09:00-12:00");
     store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
-    store.book(&booking(1, &s), &event("1")).await.unwrap();
-    store.book(&booking(2, &s), &event("2")).await.unwrap();
+    store
+        .book(&booking(1, &s), &event("1"), None)
+        .await
+        .unwrap();
+    store
+        .book(&booking(2, &s), &event("2"), None)
+        .await
+        .unwrap();
 
     store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
     assert_eq!(
@@ -226,7 +239,10 @@ pub async fn loading_capacities_again_never_refills_booked_places(store: Arc<dyn
         "a cut below what is booked must floor at zero"
     );
     assert_eq!(
-        store.book(&booking(3, &s), &event("3")).await.unwrap(),
+        store
+            .book(&booking(3, &s), &event("3"), None)
+            .await
+            .unwrap(),
         BookOutcome::SoldOut
     );
 }
@@ -240,7 +256,7 @@ pub async fn two_thousand_people_racing_for_a_thousand_places_get_exactly_a_thou
     let attempts = (0..2000).map(|n| {
         let store = store.clone();
         let b = booking(n, &s);
-        tokio::spawn(async move { (store.book(&b, &event("race")).await.unwrap(), b) })
+        tokio::spawn(async move { (store.book(&b, &event("race"), None).await.unwrap(), b) })
     });
     let results = futures::future::join_all(attempts).await;
 
@@ -275,7 +291,7 @@ pub async fn one_person_sending_fifty_requests_at_once_gets_exactly_one_booking(
     let attempts = (0..50).map(|_| {
         let store = store.clone();
         let b = booking(7, &s);
-        tokio::spawn(async move { store.book(&b, &event("same")).await.unwrap() })
+        tokio::spawn(async move { store.book(&b, &event("same"), None).await.unwrap() })
     });
     let outcomes: Vec<_> = futures::future::join_all(attempts)
         .await
@@ -312,7 +328,7 @@ pub async fn the_outbox_hands_out_events_oldest_first_and_forgets_acknowledged_o
     store.set_capacities(&[(s.clone(), 5)]).await.unwrap();
     for n in 0..3 {
         store
-            .book(&booking(n, &s), &event(&n.to_string()))
+            .book(&booking(n, &s), &event(&n.to_string()), None)
             .await
             .unwrap();
     }
@@ -350,7 +366,10 @@ pub async fn an_event_held_by_a_live_relay_is_not_shared_but_a_dead_relay_s_is_t
 ) {
     let s = slot("09:00-12:00");
     store.set_capacities(&[(s.clone(), 5)]).await.unwrap();
-    store.book(&booking(1, &s), &event("held")).await.unwrap();
+    store
+        .book(&booking(1, &s), &event("held"), None)
+        .await
+        .unwrap();
     let held = store.outbox_claim("relay-a", 10, LONG).await.unwrap();
     assert_eq!(held.len(), 1);
 
@@ -376,7 +395,7 @@ pub async fn an_event_handed_back_by_a_stopping_relay_is_taken_over_at_once(stor
     let s = slot("09:00-12:00");
     store.set_capacities(&[(s.clone(), 5)]).await.unwrap();
     store
-        .book(&booking(1, &s), &event("handed-back"))
+        .book(&booking(1, &s), &event("handed-back"), None)
         .await
         .unwrap();
     let held = store.outbox_claim("relay-a", 10, LONG).await.unwrap();
@@ -388,6 +407,236 @@ pub async fn an_event_handed_back_by_a_stopping_relay_is_taken_over_at_once(stor
     assert_eq!(payloads(&taken_over).await, [r#"{"tag":"handed-back"}"#]);
     store.outbox_ack(&[taken_over[0].id.clone()]).await.unwrap();
     assert_eq!(store.outbox_stats().await.unwrap().backlog, 0);
+}
+
+fn once(key: &str, fingerprint: &str, ttl: std::time::Duration) -> Idempotency {
+    Idempotency {
+        key: key.into(),
+        fingerprint: fingerprint.into(),
+        ttl,
+    }
+}
+
+pub async fn a_submission_sent_again_gets_its_booking_back_and_never_a_second_place(
+    store: Arc<dyn Store>,
+) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
+    let first = booking(1, &s);
+    let key = once("submission-1", "request-a", LONG);
+    assert_eq!(
+        store.book(&first, &event("1"), Some(&key)).await.unwrap(),
+        BookOutcome::Booked
+    );
+
+    // The retry is built afresh (a new reference), as a client's resend would be.
+    let retry = booking(1, &s);
+    let outcome = store.book(&retry, &event("1"), Some(&key)).await.unwrap();
+
+    assert_eq!(outcome, BookOutcome::Replayed(first.reference.clone()));
+    let recorded = store.idempotent("submission-1").await.unwrap().unwrap();
+    assert_eq!(recorded.reference, first.reference);
+    assert_eq!(recorded.fingerprint, "request-a");
+    assert_eq!(
+        remaining(&*store, &s).await,
+        2,
+        "a retry took a second place"
+    );
+    assert_eq!(store.find(&retry.reference).await.unwrap(), None);
+    assert_eq!(
+        store.outbox_len().await.unwrap(),
+        1,
+        "a retry wrote an event"
+    );
+}
+
+pub async fn a_key_sent_with_another_request_is_refused_and_changes_nothing(store: Arc<dyn Store>) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
+    store
+        .book(
+            &booking(1, &s),
+            &event("1"),
+            Some(&once("k", "request-a", LONG)),
+        )
+        .await
+        .unwrap();
+
+    let other = store
+        .book(
+            &booking(1, &s),
+            &event("2"),
+            Some(&once("k", "request-b", LONG)),
+        )
+        .await
+        .unwrap();
+    // Another key for a person who holds a booking: the usual refusal.
+    let fresh = store
+        .book(
+            &booking(1, &s),
+            &event("3"),
+            Some(&once("k2", "request-b", LONG)),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(other, BookOutcome::KeyReused);
+    assert_eq!(fresh, BookOutcome::AlreadyBooked);
+    assert_eq!(store.idempotent("k2").await.unwrap(), None);
+    assert_eq!(remaining(&*store, &s).await, 2);
+    assert_eq!(store.outbox_len().await.unwrap(), 1);
+}
+
+pub async fn an_idempotency_key_is_forgotten_after_its_time(store: Arc<dyn Store>) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
+    let short = once("brief", "request-a", std::time::Duration::from_millis(100));
+    store
+        .book(&booking(1, &s), &event("1"), Some(&short))
+        .await
+        .unwrap();
+    assert!(store.idempotent("brief").await.unwrap().is_some());
+
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+
+    assert_eq!(store.idempotent("brief").await.unwrap(), None);
+    assert_eq!(
+        store
+            .book(&booking(1, &s), &event("2"), Some(&short))
+            .await
+            .unwrap(),
+        BookOutcome::AlreadyBooked,
+        "a forgotten key is a new submission"
+    );
+}
+
+pub async fn a_person_s_active_booking_is_found_by_their_identity_until_cancelled(
+    store: Arc<dyn Store>,
+) {
+    let s = slot("09:00-12:00");
+    store.set_capacities(&[(s.clone(), 3)]).await.unwrap();
+    let b = booking(1, &s);
+    store.book(&b, &event("1"), None).await.unwrap();
+    let nobody = PersonId::parse(&mykad(2)).unwrap();
+
+    assert_eq!(
+        store.active_booking_of(&b.person.id).await.unwrap(),
+        Some(b.clone())
+    );
+    assert_eq!(store.active_booking_of(&nobody).await.unwrap(), None);
+
+    store
+        .cancel(&b.reference, &b.person.id, Utc::now(), &event("c"))
+        .await
+        .unwrap();
+    assert_eq!(store.active_booking_of(&b.person.id).await.unwrap(), None);
+}
+
+fn limit(key: &str, max: u32, window_ms: u64) -> AttemptLimit {
+    AttemptLimit {
+        key: key.into(),
+        max,
+        window: std::time::Duration::from_millis(window_ms),
+    }
+}
+
+pub async fn attempts_past_a_limit_are_refused_until_its_window_has_passed(store: Arc<dyn Store>) {
+    let limits = [limit("a", 2, 300)];
+    assert_eq!(
+        store.attempt(&limits).await.unwrap(),
+        AttemptOutcome::Allowed
+    );
+    assert_eq!(
+        store.attempt(&limits).await.unwrap(),
+        AttemptOutcome::Allowed
+    );
+
+    let refused = store.attempt(&limits).await.unwrap();
+    let AttemptOutcome::Refused { index, retry_after } = refused else {
+        panic!("a third attempt of two was allowed");
+    };
+    assert_eq!(index, 0);
+    assert!(
+        retry_after > std::time::Duration::from_millis(100)
+            && retry_after <= std::time::Duration::from_millis(300),
+        "{retry_after:?}"
+    );
+    assert_eq!(
+        store.attempt(&[limit("b", 2, 300)]).await.unwrap(),
+        AttemptOutcome::Allowed,
+        "another key has its own count"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        store.attempt(&limits).await.unwrap(),
+        AttemptOutcome::Allowed
+    );
+}
+
+pub async fn a_refused_attempt_counts_against_no_limit(store: Arc<dyn Store>) {
+    let (wide, narrow) = (limit("wide", 2, 60_000), limit("narrow", 1, 60_000));
+    let both = [wide.clone(), narrow.clone()];
+    assert_eq!(store.attempt(&both).await.unwrap(), AttemptOutcome::Allowed);
+
+    let refused = store.attempt(&both).await.unwrap();
+
+    assert!(
+        matches!(refused, AttemptOutcome::Refused { index: 1, .. }),
+        "{refused:?}"
+    );
+    // `wide` counted one attempt, not two: it allows a second.
+    assert_eq!(
+        store.attempt(std::slice::from_ref(&wide)).await.unwrap(),
+        AttemptOutcome::Allowed
+    );
+    assert!(matches!(
+        store.attempt(&[wide]).await.unwrap(),
+        AttemptOutcome::Refused { index: 0, .. }
+    ));
+}
+
+pub async fn an_attempt_that_succeeded_is_taken_back(store: Arc<dyn Store>) {
+    let limits = [limit("mine", 2, 60_000), limit("off", 0, 60_000)];
+    for _ in 0..5 {
+        assert_eq!(
+            store.attempt(&limits).await.unwrap(),
+            AttemptOutcome::Allowed
+        );
+        store.attempt_succeeded(&limits).await.unwrap();
+    }
+    // Only failures add up: two more, then none.
+    assert_eq!(
+        store.attempt(&limits).await.unwrap(),
+        AttemptOutcome::Allowed
+    );
+    assert_eq!(
+        store.attempt(&limits).await.unwrap(),
+        AttemptOutcome::Allowed
+    );
+    assert!(matches!(
+        store.attempt(&limits).await.unwrap(),
+        AttemptOutcome::Refused { index: 0, .. }
+    ));
+}
+
+pub async fn fifty_attempts_at_once_against_a_limit_of_five_let_exactly_five_through(
+    store: Arc<dyn Store>,
+) {
+    let attempts = (0..50).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.attempt(&[limit("burst", 5, 60_000)]).await.unwrap() })
+    });
+    let outcomes: Vec<AttemptOutcome> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let allowed = outcomes
+        .iter()
+        .filter(|o| **o == AttemptOutcome::Allowed)
+        .count();
+    assert_eq!(allowed, 5, "guesses slipped past the limit in a burst");
 }
 
 macro_rules! suite {
@@ -419,6 +668,14 @@ macro_rules! conformance {
             the_outbox_hands_out_events_oldest_first_and_forgets_acknowledged_ones,
             an_event_held_by_a_live_relay_is_not_shared_but_a_dead_relay_s_is_taken_over,
             an_event_handed_back_by_a_stopping_relay_is_taken_over_at_once,
+            a_submission_sent_again_gets_its_booking_back_and_never_a_second_place,
+            a_key_sent_with_another_request_is_refused_and_changes_nothing,
+            an_idempotency_key_is_forgotten_after_its_time,
+            a_person_s_active_booking_is_found_by_their_identity_until_cancelled,
+            attempts_past_a_limit_are_refused_until_its_window_has_passed,
+            a_refused_attempt_counts_against_no_limit,
+            an_attempt_that_succeeded_is_taken_back,
+            fifty_attempts_at_once_against_a_limit_of_five_let_exactly_five_through,
         );
     )*};
 }

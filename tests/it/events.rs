@@ -294,6 +294,8 @@ async fn redis_outbox_with_bookings(redis: &RedisServer, people: u32) -> Arc<dyn
         let request = BookingRequest {
             slot: slot.clone(),
             person,
+            client: Default::default(),
+            idempotency_key: None,
         };
         service.book(request).await.unwrap();
     }

@@ -160,6 +160,9 @@ pub fn catalogue(capacity: u32) -> Catalogue {
     .unwrap()
 }
 
+/// The booking pass key every test application signs with.
+pub const TEST_COOKIE_KEY: &str = "integration-tests-cookie-key-0123456789";
+
 /// The application on a free port, serving in the background until the test ends.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -201,6 +204,8 @@ impl TestApp {
         config.snapshot_max_age_ms = 50;
         // Every test request comes from 127.0.0.1: the per-IP limit is tested on its own.
         config.booking_posts_per_ip_per_min = 0;
+        // Required with Redis, as in production; one key for every instance a test starts.
+        config.cookie_key = Some(TEST_COOKIE_KEY.parse().unwrap());
         adjust(&mut config);
         config
     }

@@ -40,6 +40,7 @@ async fn every_page_and_every_htmx_partial_in_both_languages_is_valid_html() {
     for lang in ["ms", "en"] {
         open_campaign(&mut docs, lang).await;
         too_many_attempts(&mut docs, lang).await;
+        too_many_failed_attempts(&mut docs, lang).await;
         before_opening(&mut docs, lang).await;
         after_closing(&mut docs, lang).await;
         store_down(&mut docs, lang).await;
@@ -127,6 +128,18 @@ async fn open_campaign(docs: &mut Documents, lang: &'static str) {
         .post("check-no-match", "/check", &nobody, refused)
         .await;
 
+    person.get("find", "/find", ok("action=\"/find\"")).await;
+    let empty = person.find_form("", "");
+    let refused = answer(StatusCode::UNPROCESSABLE_ENTITY, "href=\"#phone\"");
+    person
+        .post("find-field-errors", "/find", &empty, refused)
+        .await;
+    let nobody = person.find_form(&mykad(9), "0123456789");
+    let refused = answer(StatusCode::UNPROCESSABLE_ENTITY, "class=\"error-summary\"");
+    person
+        .post("find-no-match", "/find", &nobody, refused)
+        .await;
+
     person.post_then_303("/book", &right).await;
     person.get("booked", "/booked", ok("<svg")).await;
     person
@@ -196,6 +209,31 @@ async fn too_many_attempts(docs: &mut Documents, lang: &'static str) {
         .await;
 }
 
+/// 429 after failed attempts: a locked reference (the page offers finding by phone), a locked
+/// identity number (it offers the reference), a locked client (it offers waiting).
+async fn too_many_failed_attempts(docs: &mut Documents, lang: &'static str) {
+    let app = TestApp::spawn_with(catalogue(5), |config| {
+        config.failed_lookups_per_reference = 1;
+        config.failed_finds_per_id = 1;
+        config.failed_attempts_per_client = 3;
+    })
+    .await;
+    let mut person = Visitor::new(app, lang, docs).await;
+    let guess = person.check_form("7KQ4M-PX2RD", &mykad(1));
+    person.post_unrecorded("/check", &guess).await;
+    let locked = answer(StatusCode::TOO_MANY_REQUESTS, "href=\"/find\"");
+    person.post("check-locked", "/check", &guess, locked).await;
+    let guess = person.find_form(&mykad(1), "0123456789");
+    person.post_unrecorded("/find", &guess).await;
+    let locked = answer(StatusCode::TOO_MANY_REQUESTS, "<h1>");
+    person.post("find-locked", "/find", &guess, locked).await;
+    // Three failures from this client: the client is locked whatever it tries next.
+    let guess = person.check_form("22222-22222", &mykad(2));
+    person.post_unrecorded("/check", &guess).await;
+    let fresh = person.check_form("33333-33333", &mykad(2));
+    person.post("client-locked", "/check", &fresh, locked).await;
+}
+
 async fn before_opening(docs: &mut Documents, lang: &'static str) {
     let hours = "opens_at = \"2099-05-26T12:00:00+08:00\"";
     let mut person = Visitor::new(TestApp::spawn(one_centre(hours), None).await, lang, docs).await;
@@ -243,7 +281,7 @@ async fn store_down(docs: &mut Documents, lang: &'static str) {
         .get("centre-store-down", "/centres/TEST", unknown)
         .await;
     let form = person.booking_form(MORNING, &mykad(1), PERSON);
-    let refused = answer(StatusCode::SERVICE_UNAVAILABLE, "href=\"/check\"");
+    let refused = answer(StatusCode::SERVICE_UNAVAILABLE, "href=\"/find\"");
     person
         .post("unavailable-after-post", "/book", &form, refused)
         .await;
@@ -357,6 +395,24 @@ impl<'d> Visitor<'d> {
             ("reference", reference.into()),
             ("id_number", id.into()),
         ]
+    }
+
+    fn find_form(&self, id: &str, phone: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf", self.csrf()),
+            ("id_number", id.into()),
+            ("phone", phone.into()),
+        ]
+    }
+
+    /// A step on the way whose page is not kept (setting up a state).
+    async fn post_unrecorded(&mut self, path: &str, form: &[(&str, String)]) {
+        let request = self
+            .browser
+            .client()
+            .post(self.browser.app.url(path))
+            .form(form);
+        self.browser.send(request).await;
     }
 
     fn request(&self, path: &str) -> RequestBuilder {

@@ -6,6 +6,7 @@ mod conformance;
 mod cross_site;
 mod events;
 mod harness;
+mod hostile;
 mod html;
 mod layers;
 mod limits;

@@ -159,6 +159,7 @@ async fn operations_have_stable_ids_and_every_reference_in_the_document_resolves
     let expected = [
         "cancelBooking",
         "createBooking",
+        "findBooking",
         "getCentreAvailability",
         "listCentres",
         "listStates",
@@ -475,6 +476,11 @@ async fn the_v1_request_schemas_refuse_the_bodies_the_server_refuses_for_their_f
         ("name", s("   "), Refused),
         ("name", Some(json!("a".repeat(101))), Refused),
         ("name", s("Siti\u{0}"), Refused),
+        ("name", s("Ali\u{202E}nimda"), Refused),
+        ("name", s("Siti\u{200B}"), Refused),
+        // A tag character: beyond the plane the pattern names; its description says so.
+        ("name", s("Siti\u{E0041}"), BeyondTheSchema),
+        ("address", s("Jalan\u{FEFF}1"), Refused),
         ("phone", s("+60 12-345 6789"), Accepted),
         ("phone", s("011-2345 6789"), Accepted),
         ("phone", s("0312345678"), Refused),

@@ -8,14 +8,15 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use jkjav::booking::{BookingRequest, BookingService};
+use jkjav::booking::{BookingRequest, BookingService, ClientKey};
 use jkjav::catalogue::Catalogue;
 use jkjav::domain::{
     Address, Booking, Person, PersonId, PersonName, Phone, Reference, SlotKey, TimeWindow,
 };
 use jkjav::store::{
-    BookOutcome, CancelOutcome, MemoryStore, OutboxEntry, OutboxEvent, OutboxStats, RedisStore,
-    RedisStoreOptions, SlotCount, Store, StoreError,
+    AttemptLimit, AttemptOutcome, BookOutcome, CancelOutcome, Idempotency, IdempotentBooking,
+    MemoryStore, OutboxEntry, OutboxEvent, OutboxStats, RedisStore, RedisStoreOptions, SlotCount,
+    Store, StoreError,
 };
 use serde_json::Value;
 use tokio::sync::watch;
@@ -63,10 +64,23 @@ impl Store for ProbeStore {
         &self,
         booking: &Booking,
         event: &OutboxEvent,
+        idempotency: Option<&Idempotency>,
     ) -> Result<BookOutcome, StoreError> {
         self.books_entered.fetch_add(1, Ordering::SeqCst);
         Self::gate(&self.hold_books).await;
-        self.inner.book(booking, event).await
+        self.inner.book(booking, event, idempotency).await
+    }
+    async fn idempotent(&self, key: &str) -> Result<Option<IdempotentBooking>, StoreError> {
+        self.inner.idempotent(key).await
+    }
+    async fn active_booking_of(&self, person: &PersonId) -> Result<Option<Booking>, StoreError> {
+        self.inner.active_booking_of(person).await
+    }
+    async fn attempt(&self, limits: &[AttemptLimit]) -> Result<AttemptOutcome, StoreError> {
+        self.inner.attempt(limits).await
+    }
+    async fn attempt_succeeded(&self, limits: &[AttemptLimit]) -> Result<(), StoreError> {
+        self.inner.attempt_succeeded(limits).await
     }
     async fn cancel(
         &self,
@@ -132,6 +146,8 @@ pub fn request(n: u32) -> BookingRequest {
             address: Address::parse("Jalan Test, Kuala Lumpur").unwrap(),
             postcode: None,
         },
+        client: ClientKey::default(),
+        idempotency_key: None,
     }
 }
 

@@ -39,7 +39,7 @@ async fn the_snapshot_is_never_older_than_its_bound_and_a_cancellation_shows_wit
     }
 
     // Act: A cancels.
-    a.cancel(&booking.reference, &booking.person.id)
+    a.cancel_as_holder(&booking.reference, &booking.person.id)
         .await
         .unwrap();
     let cancelled = Instant::now();
@@ -137,7 +137,7 @@ async fn the_sold_out_fast_path_never_refuses_a_slot_that_has_places_while_peopl
                 let service = service.clone();
                 tokio::spawn(async move {
                     service
-                        .cancel(&booking.reference, &booking.person.id)
+                        .cancel_as_holder(&booking.reference, &booking.person.id)
                         .await
                         .unwrap();
                     // Only holders compete, and this one has just given its place back: the
@@ -146,6 +146,8 @@ async fn the_sold_out_fast_path_never_refuses_a_slot_that_has_places_while_peopl
                         .book(BookingRequest {
                             slot: booking.slot.clone(),
                             person: booking.person.clone(),
+                            client: Default::default(),
+                            idempotency_key: None,
                         })
                         .await
                 })

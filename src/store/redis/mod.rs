@@ -10,6 +10,8 @@
 //! | `jkjav:{C}:holders`          | hash   | person → reference of their active booking    |
 //! | `jkjav:{C}:booking:{REF}`    | hash   | person, slot, status, cancelled_at, data JSON |
 //! | `jkjav:{C}:outbox`           | stream | events waiting for the relay                  |
+//! | `jkjav:{C}:idem:{KEY}`       | hash   | reference, fingerprint; expires (TTL)         |
+//! | `jkjav:{C}:attempts:{KEY}`   | string | attempts counted; expires (TTL)               |
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,7 +26,8 @@ use redis::streams::{StreamAutoClaimReply, StreamRangeReply, StreamReadReply};
 use redis::{AsyncCommands, Script};
 
 use super::{
-    BookOutcome, CancelOutcome, OutboxEntry, OutboxEvent, OutboxStats, SlotCount, Store, StoreError,
+    AttemptLimit, AttemptOutcome, BookOutcome, CancelOutcome, Idempotency, IdempotentBooking,
+    OutboxEntry, OutboxEvent, OutboxStats, SlotCount, Store, StoreError,
 };
 use crate::domain::{Booking, BookingStatus, PersonId, Reference, SlotKey};
 
@@ -48,6 +51,8 @@ pub struct RedisStore {
     timeout: Duration,
     book: Script,
     cancel: Script,
+    attempt: Script,
+    attempt_succeeded: Script,
     /// Whether the relays' consumer group is known to exist; reset when Redis says it does not
     /// (a Redis that restarted empty).
     group_ready: Arc<AtomicBool>,
@@ -89,6 +94,14 @@ impl Keys {
     fn booking(&self, reference: &Reference) -> String {
         format!("{}booking:{}", self.prefix, reference.as_str())
     }
+
+    fn idempotency(&self, key: &str) -> String {
+        format!("{}idem:{key}", self.prefix)
+    }
+
+    fn attempts(&self, key: &str) -> String {
+        format!("{}attempts:{key}", self.prefix)
+    }
 }
 
 /// Capacities are written in batches so one call never carries an unbounded argument list.
@@ -114,6 +127,8 @@ impl RedisStore {
             timeout: options.timeout,
             book: Script::new(include_str!("book.lua")),
             cancel: Script::new(include_str!("cancel.lua")),
+            attempt: Script::new(include_str!("attempt.lua")),
+            attempt_succeeded: Script::new(include_str!("attempt_succeeded.lua")),
             group_ready: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -179,6 +194,7 @@ impl Store for RedisStore {
         &self,
         booking: &Booking,
         event: &OutboxEvent,
+        idempotency: Option<&Idempotency>,
     ) -> Result<BookOutcome, StoreError> {
         let data = serde_json::to_string(booking)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode booking: {e}")))?;
@@ -196,9 +212,21 @@ impl Store for RedisStore {
             .arg(data)
             .arg(&event.key)
             .arg(&event.payload);
+        if let Some(once) = idempotency {
+            invocation
+                .key(self.keys.idempotency(&once.key))
+                .arg(&once.fingerprint)
+                .arg(once.ttl.as_millis().max(1) as u64);
+        }
         let answer: String = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        if let Some(reference) = answer.strip_prefix("replayed:") {
+            return Reference::parse(reference)
+                .map(BookOutcome::Replayed)
+                .map_err(|_| StoreError::Corrupt("an idempotency key holds no reference".into()));
+        }
         match answer.as_str() {
             "booked" => Ok(BookOutcome::Booked),
+            "key_reused" => Ok(BookOutcome::KeyReused),
             "already_booked" => Ok(BookOutcome::AlreadyBooked),
             "sold_out" => Ok(BookOutcome::SoldOut),
             "slot_missing" => Ok(BookOutcome::SlotMissing),
@@ -246,17 +274,107 @@ impl Store for RedisStore {
         let Some(data) = fields.get("data") else {
             return Ok(None);
         };
-        let mut booking: Booking = serde_json::from_str(data)
-            .map_err(|e| StoreError::Corrupt(format!("booking {reference}: {e}")))?;
+        // Not the error's text: serde quotes the value it could not read, and this is personal
+        // data. Nor the reference: it does not belong in logs either.
+        let mut booking: Booking = serde_json::from_str(data).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "a stored booking cannot be read ({:?} error at column {})",
+                e.classify(),
+                e.column()
+            ))
+        })?;
         if fields.get("status").map(String::as_str) == Some("cancelled") {
             let cancelled_at = fields
                 .get("cancelled_at")
                 .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
                 .map(|at| at.with_timezone(&Utc))
-                .ok_or_else(|| StoreError::Corrupt(format!("booking {reference}: cancelled_at")))?;
+                .ok_or_else(|| {
+                    StoreError::Corrupt("a cancelled booking has no readable cancelled_at".into())
+                })?;
             booking.status = BookingStatus::Cancelled { cancelled_at };
         }
         Ok(Some(booking))
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<IdempotentBooking>, StoreError> {
+        let mut conn = self.conn.clone();
+        let (reference, fingerprint): (Option<String>, Option<String>) = self
+            .bounded(
+                redis::cmd("HMGET")
+                    .arg(self.keys.idempotency(key))
+                    .arg("reference")
+                    .arg("fingerprint")
+                    .query_async(&mut conn),
+            )
+            .await?;
+        let (Some(reference), Some(fingerprint)) = (reference, fingerprint) else {
+            return Ok(None);
+        };
+        let reference = Reference::parse(&reference)
+            .map_err(|_| StoreError::Corrupt("an idempotency key holds no reference".into()))?;
+        Ok(Some(IdempotentBooking {
+            reference,
+            fingerprint,
+        }))
+    }
+
+    async fn active_booking_of(&self, person: &PersonId) -> Result<Option<Booking>, StoreError> {
+        let mut conn = self.conn.clone();
+        let held: Option<String> = self
+            .bounded(conn.hget(&self.keys.holders, person.storage_key()))
+            .await?;
+        let Some(held) = held else {
+            return Ok(None);
+        };
+        let reference = Reference::parse(&held)
+            .map_err(|_| StoreError::Corrupt("a holder's reference cannot be read".into()))?;
+        // A cancellation between the two reads leaves the booking cancelled: not active.
+        Ok(self
+            .find(&reference)
+            .await?
+            .filter(|booking| booking.is_active() && &booking.person.id == person))
+    }
+
+    async fn attempt(&self, limits: &[AttemptLimit]) -> Result<AttemptOutcome, StoreError> {
+        if limits.iter().all(|limit| limit.max == 0) {
+            return Ok(AttemptOutcome::Allowed);
+        }
+        let mut conn = self.conn.clone();
+        let mut invocation = self.attempt.prepare_invoke();
+        for limit in limits {
+            invocation
+                .key(self.keys.attempts(&limit.key))
+                .arg(limit.max)
+                .arg(limit.window.as_millis().max(1) as u64);
+        }
+        let answer: Vec<u64> = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        match answer.as_slice() {
+            [0] => Ok(AttemptOutcome::Allowed),
+            [index, left] if (1..=limits.len() as u64).contains(index) => {
+                Ok(AttemptOutcome::Refused {
+                    index: (*index - 1) as usize,
+                    retry_after: Duration::from_millis(*left),
+                })
+            }
+            other => Err(StoreError::Corrupt(format!(
+                "attempt script answered {other:?}"
+            ))),
+        }
+    }
+
+    async fn attempt_succeeded(&self, limits: &[AttemptLimit]) -> Result<(), StoreError> {
+        let counted: Vec<&AttemptLimit> = limits.iter().filter(|limit| limit.max > 0).collect();
+        if counted.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let mut invocation = self.attempt_succeeded.prepare_invoke();
+        for limit in counted {
+            invocation.key(self.keys.attempts(&limit.key));
+        }
+        self.bounded(invocation.invoke_async::<i64>(&mut conn))
+            .await
+            .map(drop)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -176,6 +176,7 @@ pub struct Messages {
     pub home_choose_state: &'static str,
     pub home_have_booking: &'static str,
     pub home_check_link: &'static str,
+    pub home_find_link: &'static str,
     pub home_no_centres_in: &'static str,
     pub centre_one: &'static str,
     pub centre_many: &'static str,
@@ -232,6 +233,7 @@ pub struct Messages {
     pub err_slot: &'static str,
     pub err_already_booked: &'static str,
     pub err_no_match: &'static str,
+    pub err_find_no_match: &'static str,
 
     pub booked_title: &'static str,
     pub booked_reference_label: &'static str,
@@ -260,6 +262,19 @@ pub struct Messages {
     pub check_title: &'static str,
     pub check_intro: &'static str,
     pub check_submit: &'static str,
+    pub check_no_reference: &'static str,
+
+    pub find_title: &'static str,
+    pub find_intro: &'static str,
+    pub find_submit: &'static str,
+    pub find_have_reference: &'static str,
+    pub hint_find_phone: &'static str,
+
+    pub locked_title: &'static str,
+    pub locked_reference: &'static str,
+    pub locked_identity: &'static str,
+    pub locked_client: &'static str,
+    pub link_find: &'static str,
 
     pub sold_out_title: &'static str,
     pub sold_out_body: &'static str,
