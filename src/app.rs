@@ -26,9 +26,9 @@ use crate::events::publisher::{
 };
 use crate::events::relay::{Relay, RelayOptions};
 use crate::http::limits::{ClientIpSource, Limits, Shedder};
-use crate::http::middleware::{self, RetryAfter};
+use crate::http::middleware;
 use crate::http::serve::{Connections, Server};
-use crate::http::{self as shared, AppState, Refusal, Refusals, RequestHead};
+use crate::http::{self as shared, AppState, Refusal, Refusals, RequestHead, Shared};
 use crate::limiter::KeyedLimiter;
 use crate::metrics::Metrics;
 use crate::store::{
@@ -178,12 +178,12 @@ impl Application {
             config.cookie_key.as_ref(),
             config.cookie_key_previous.as_ref(),
         ));
-        let state = AppState {
+        let state = AppState::new(Shared {
             service: service.clone(),
             config: Arc::new(config),
             limits,
             refusals,
-        };
+        });
         Ok(Self {
             public: Server {
                 listener,
@@ -321,7 +321,6 @@ fn relay_options(config: &ServeConfig) -> RelayOptions {
 pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Result<Router, BuildError> {
     let api = crate::api::router().map_err(BuildError::OpenApi)?;
     let body_limit = state.config.max_body_bytes;
-    let retry_after = RetryAfter(state.config.retry_after_secs);
     let web = WebState {
         app: state.clone(),
         pass_key,
@@ -338,17 +337,9 @@ pub fn router(state: AppState, pass_key: Arc<web::pass::PassKey>) -> Result<Rout
         .fallback(move |request: Request| async move {
             refusals.render(Refusal::NotFound, &RequestHead::of(&request))
         })
-        .layer(from_fn_with_state(state.clone(), middleware::bound_request_time))
-        // The body is read before the in-flight permit is taken and the request's time starts.
-        .layer(from_fn_with_state(state.clone(), shared::limits::read_body))
-        .layer(from_fn_with_state(state.clone(), middleware::refuse_cross_site))
-        .layer(from_fn_with_state(state.clone(), shared::limits::limit_headers))
-        .layer(from_fn_with_state(state.clone(), shared::client::identify_client))
-        .layer(from_fn_with_state(state, middleware::record_request))
+        .layer(from_fn_with_state(state, middleware::every_request))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
-        .layer(from_fn_with_state(retry_after, middleware::retry_after_on_503))
-        .layer(axum::middleware::from_fn(middleware::log_failures))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -1,15 +1,14 @@
 //! Who the client is: its address (the TCP peer, or — only when that peer is a trusted proxy —
 //! the address the proxies forwarded), the key per-client limits count it under (an IPv6
-//! client's /64, see `booking::ClientKey`), and whether it reached the site over https. The [`identify_client`]
-//! middleware works this out once per request and adds HSTS to answers sent over https.
+//! client's /64, see `booking::ClientKey`), and whether it reached the site over https.
+//! [`identify`] works this out once per request; [`add_hsts`] marks answers sent over https.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::state::AppState;
@@ -24,7 +23,7 @@ pub struct ClientIpSource {
     pub trusted_proxies: TrustedProxies,
 }
 
-/// The client of one request, as [`identify_client`] found it (a request extension).
+/// The client of one request, as [`identify`] found it (a request extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Client {
     /// `None` only for a request that did not come over a socket (an in-process call).
@@ -109,7 +108,7 @@ impl Client {
 }
 
 /// The request's client key, for the store-counted limits (failed lookups, attempts): what
-/// [`identify_client`] found, or — for a router called in process without it — the peer.
+/// [`identify`] found, or — for a router called in process without it — the peer.
 #[derive(Debug, Clone)]
 pub struct ClientId(pub ClientKey);
 
@@ -135,22 +134,22 @@ where
     }
 }
 
-/// Middleware: works out the [`Client`] once (for the limits and the pages' cookies), and over
-/// https tells browsers to use nothing else (`Strict-Transport-Security`).
-pub async fn identify_client(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Works out the request's [`Client`] once (for the limits and the pages' cookies) and keeps it
+/// in the request's extensions.
+pub fn identify(state: &AppState, request: &mut Request) -> Client {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     let client = state.limits.client_ip.client(request.headers(), peer);
     request.extensions_mut().insert(client);
-    let mut response = next.run(request).await;
-    // Digits only: always a valid header value.
+    client
+}
+
+/// Over https, tells browsers to use nothing else (`Strict-Transport-Security`).
+pub fn add_hsts(state: &AppState, client: Client, response: &mut Response) {
     let max_age = state.config.hsts_max_age_secs;
+    // Digits only: always a valid header value.
     if (state.config.secure_cookies || client.https)
         && let Ok(hsts) = HeaderValue::from_str(&format!("max-age={max_age}"))
     {
@@ -158,7 +157,6 @@ pub async fn identify_client(
             .headers_mut()
             .insert(header::STRICT_TRANSPORT_SECURITY, hsts);
     }
-    response
 }
 
 #[cfg(test)]

@@ -130,20 +130,20 @@ impl Shedder {
     }
 }
 
-/// Middleware, outside the in-flight bound: reads the whole body before the request goes on, so
-/// a slow body holds a connection but never an in-flight permit. Past the body-read timeout the
-/// answer is 408 and the connection closes. It reads at most a little past the size limit: a
-/// larger body goes on cut there, and the front end's own extractor refuses it in its own shape
-/// (a 413 problem, the seed's 400, a page).
-pub async fn read_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Outside the in-flight bound: reads the whole body before the request goes on, so a slow body
+/// holds a connection but never an in-flight permit. Past the body-read timeout the answer is
+/// 408 and the connection closes. It reads at most a little past the size limit: a larger body
+/// goes on cut there, and the front end's own extractor refuses it in its own shape (a 413
+/// problem, the seed's 400, a page).
+pub async fn read_body(state: &AppState, request: Request) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
     if body.is_end_stream() {
-        return next.run(Request::from_parts(parts, body)).await;
+        return Ok(Request::from_parts(parts, body));
     }
     let limit = state.config.max_body_bytes;
     let time = state.config.body_read_timeout();
     match tokio::time::timeout(time, buffer(body, limit)).await {
-        Ok(body) => next.run(Request::from_parts(parts, body)).await,
+        Ok(body) => Ok(Request::from_parts(parts, body)),
         Err(_) => {
             let request = Request::from_parts(parts, Body::empty());
             let mut response = state
@@ -153,7 +153,7 @@ pub async fn read_body(State(state): State<AppState>, request: Request, next: Ne
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
+            Err(response)
         }
     }
 }
@@ -198,13 +198,9 @@ pub async fn shed_load(State(state): State<AppState>, request: Request, next: Ne
     }
 }
 
-/// Middleware: 431 for oversized headers, before any handler runs. (hyper already refuses more
-/// than 100 headers and a head larger than its read buffer; this bound is tighter and set here.)
-pub async fn limit_headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// 431 for oversized headers, before any handler runs. (hyper already refuses more than 100
+/// headers and a head larger than its read buffer; this bound is tighter and set here.)
+pub fn oversized_head(state: &AppState, request: &Request) -> Option<Response> {
     let max_bytes = state.config.max_header_bytes;
     let size: usize = request.uri().to_string().len()
         + request
@@ -212,12 +208,11 @@ pub async fn limit_headers(
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len() + 4)
             .sum::<usize>();
-    if size > max_bytes {
+    (size > max_bytes).then(|| {
         state.service.metrics().header_too_large();
-        return state.refusals.render(
+        state.refusals.render(
             Refusal::HeadersTooLarge { max_bytes },
-            &RequestHead::of(&request),
-        );
-    }
-    next.run(request).await
+            &RequestHead::of(request),
+        )
+    })
 }

@@ -19,4 +19,4 @@ pub mod serve;
 mod state;
 
 pub use refusal::{ErrorCause, Refusal, RefusalPages, Refusals, RequestHead, wants_html};
-pub use state::AppState;
+pub use state::{AppState, Shared};
